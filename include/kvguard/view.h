@@ -1,0 +1,112 @@
+/* kvguard: the cluster view.
+ *
+ * A read-only, in-memory picture of the objects kvguard needs, indexed by
+ * kind, namespace and name. Two backends fill it: `files` (a directory of
+ * manifests, loaded once) and `kube` (list+watch informers). The policy engine
+ * and the reconciler only ever read it through kvg_view.
+ *
+ * Concurrency: writers (watch threads) change one kind at a time under a write
+ * lock; readers bracket every use with kvg_view_begin()/kvg_view_end() (a read
+ * lock), and objects returned in between are valid only until kvg_view_end().
+ * A relist is swapped in whole, so readers never see half of one. */
+#ifndef KVGUARD_VIEW_H
+#define KVGUARD_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "kvguard/error.h"
+
+typedef enum kvg_kind {
+    KVG_KIND_VM,                  /* kubevirt.io VirtualMachine */
+    KVG_KIND_VMI,                 /* kubevirt.io VirtualMachineInstance */
+    KVG_KIND_VMSNAPSHOT,          /* snapshot.kubevirt.io VirtualMachineSnapshot */
+    KVG_KIND_VMSNAPSHOTCONTENT,   /* snapshot.kubevirt.io VirtualMachineSnapshotContent */
+    KVG_KIND_VMRESTORE,           /* snapshot.kubevirt.io VirtualMachineRestore */
+    KVG_KIND_VMCLONE,             /* clone.kubevirt.io VirtualMachineClone */
+    KVG_KIND_DATAVOLUME,          /* cdi.kubevirt.io DataVolume */
+    KVG_KIND_STORAGEPROFILE,      /* cdi.kubevirt.io StorageProfile (cluster) */
+    KVG_KIND_PVC,                 /* core PersistentVolumeClaim */
+    KVG_KIND_PV,                  /* core PersistentVolume (cluster) */
+    KVG_KIND_STORAGECLASS,        /* storage.k8s.io StorageClass (cluster) */
+    KVG_KIND_VOLUMESNAPSHOTCLASS, /* snapshot.storage.k8s.io (cluster) */
+    KVG_KIND_VOLUMESNAPSHOT,      /* snapshot.storage.k8s.io VolumeSnapshot */
+    KVG_KIND_POD,                 /* core Pod */
+    KVG_KIND_ZFSVOLUME,           /* zfs.openebs.io ZFSVolume */
+    KVG_KIND_ZFSSNAPSHOT,         /* zfs.openebs.io ZFSSnapshot */
+    KVG_KIND_COUNT
+} kvg_kind;
+
+typedef struct kvg_kind_info {
+    kvg_kind kind;
+    const char *group;    /* "" for the core group */
+    const char *name;     /* "VirtualMachine" */
+    const char *resource; /* "virtualmachines" */
+    /* versions the upstream project serves, preferred first, NULL-terminated */
+    const char *const *versions;
+    bool namespaced;
+} kvg_kind_info;
+
+const kvg_kind_info *kvg_kind_info_get(kvg_kind kind);
+/* Map an apiVersion group + kind name to a kvg_kind; KVG_ENOTFOUND otherwise. */
+kvg_err kvg_kind_from_gk(const char *group, const char *kind, kvg_kind *out);
+/* Same, from an object's "apiVersion" (group/version or "v1") and "kind". */
+kvg_err kvg_kind_of_object(const json_object *obj, kvg_kind *out);
+
+typedef enum kvg_kind_state {
+    KVG_KIND_UNSYNCED = 0, /* not (yet) listed: facts unknown */
+    KVG_KIND_SYNCED,       /* listed and watched (or loaded from files) */
+    KVG_KIND_ABSENT,       /* the API does not serve this kind (CRD missing) */
+} kvg_kind_state;
+
+typedef struct kvg_store kvg_store; /* writer side, owned by a backend */
+typedef struct kvg_view kvg_view;   /* reader side */
+
+/* --- writer side --------------------------------------------------------- */
+kvg_err kvg_store_new(kvg_store **out);
+void kvg_store_free(kvg_store *s);
+const kvg_view *kvg_store_view(const kvg_store *s);
+/* Insert or replace by namespace/name; takes ownership of obj (also on error).
+ * The object is pruned (managedFields etc.) to keep memory low. */
+kvg_err kvg_store_put(kvg_store *s, kvg_kind kind, json_object *obj);
+kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns,
+                         const char *name);
+/* Atomically replace every object of a kind (relist). Takes ownership of
+ * objs[0..n) and of nothing else; the array itself stays the caller's. */
+kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs,
+                          size_t n);
+void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st);
+void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind,
+                                    const char *rv);
+
+/* --- reader side --------------------------------------------------------- */
+void kvg_view_begin(const kvg_view *v);
+void kvg_view_end(const kvg_view *v);
+/* ns is NULL (or "") for cluster-scoped kinds. Borrowed; NULL when missing. */
+const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind,
+                                const char *ns, const char *name);
+/* Calls fn for every object of kind (in namespace ns, or all when ns NULL);
+ * stops early when fn returns non-zero and returns that value. */
+typedef int (*kvg_view_fn)(const json_object *obj, void *ud);
+int kvg_view_each(const kvg_view *v, kvg_kind kind, const char *ns,
+                  kvg_view_fn fn, void *ud);
+size_t kvg_view_count(const kvg_view *v, kvg_kind kind);
+kvg_kind_state kvg_view_state(const kvg_view *v, kvg_kind kind);
+/* True when every kind is SYNCED or ABSENT. */
+bool kvg_view_synced(const kvg_view *v);
+/* Monotonic seconds of the last successful (re)list or watch event, 0 never. */
+double kvg_view_last_sync(const kvg_view *v, kvg_kind kind);
+
+/* --- files backend ------------------------------------------------------- */
+/* Load every *.yaml, *.yml, *.json below dir (multi-document YAML, kind: List)
+ * into a new store; every kind is marked SYNCED. Objects of kinds kvguard does
+ * not track are ignored. Errors name file, document index and line. */
+kvg_err kvg_files_load(const char *dir, kvg_store **out, kvg_diag *d);
+/* Same, for one in-memory stream (tests, fuzzing). */
+kvg_err kvg_files_load_text(kvg_store *s, const char *text, size_t len,
+                            const char *name, kvg_diag *d);
+
+#endif
