@@ -1,0 +1,13 @@
+/* Subcommands of the kvguard binary. Each returns the process exit code and
+ * prints its own errors. argv[0] is the subcommand name. */
+#ifndef KVG_CLI_H
+#define KVG_CLI_H
+
+int kvg_cmd_serve(int argc, char **argv);     /* cmd_serve.c */
+int kvg_cmd_review(int argc, char **argv);    /* cmd_review.c */
+int kvg_cmd_certs(int argc, char **argv);     /* cmd_certs.c */
+int kvg_cmd_version(int argc, char **argv);   /* cmd_version.c */
+int kvg_cmd_reconcile(int argc, char **argv); /* cmd_reconcile.c */
+int kvg_cmd_audit(int argc, char **argv);     /* cmd_audit.c */
+
+#endif

@@ -1,0 +1,45 @@
+/* kvguard: one binary, one subcommand per job (SPEC §2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"serve", kvg_cmd_serve, "run the admission webhook server"},
+    {"review", kvg_cmd_review, "decide one AdmissionReview from a file or stdin"},
+    {"certs", kvg_cmd_certs, "generate a CA and a serving certificate"},
+    {"version", kvg_cmd_version, "print version, build flags and library versions"},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: kvguard <command> [flags]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(to, "\nRun 'kvguard <command> --help' for the flags of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "kvguard: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
