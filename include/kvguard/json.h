@@ -64,6 +64,10 @@ typedef struct kvg_yaml_docs {
  * (bomb protection). `name` is used in error messages: "name:LINE:COL: ...". */
 kvg_err kvg_yaml_parse(const char *data, size_t len, const char *name,
                        kvg_yaml_docs *out, kvg_diag *d);
+/* As kvg_yaml_parse; with want_lines false, docs.lines stays NULL (saves
+ * memory when loading large cluster-state files). */
+kvg_err kvg_yaml_parse_ex(const char *data, size_t len, const char *name,
+                          bool want_lines, kvg_yaml_docs *out, kvg_diag *d);
 void kvg_yaml_docs_free(kvg_yaml_docs *docs);
 /* Line of the key at `path` ("/0/cluster/mode"), or 0 when unknown. */
 int kvg_yaml_line(const kvg_yaml_docs *docs, const char *path);

@@ -1,0 +1,134 @@
+/* Growable buffer with a size limit (see kvguard/buf.h). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvguard/buf.h"
+
+#define KVG_BUF_DEFAULT_LIMIT ((size_t)64 << 20)
+
+void kvg_buf_init(kvg_buf *b, size_t limit)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->limit = limit ? limit : KVG_BUF_DEFAULT_LIMIT;
+}
+
+void kvg_buf_free(kvg_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void kvg_buf_reset(kvg_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+/* Make room for `extra` more bytes plus the terminating NUL. */
+static kvg_err buf_reserve(kvg_buf *b, size_t extra)
+{
+    if (extra > b->limit || b->len > b->limit - extra)
+        return KVG_ETOOBIG;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return KVG_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (cap > b->limit + 1)
+        cap = b->limit + 1;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return KVG_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return KVG_OK;
+}
+
+kvg_err kvg_buf_append(kvg_buf *b, const void *data, size_t len)
+{
+    kvg_err e = buf_reserve(b, len);
+    if (e)
+        return e;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return KVG_OK;
+}
+
+kvg_err kvg_buf_puts(kvg_buf *b, const char *s)
+{
+    return kvg_buf_append(b, s, strlen(s));
+}
+
+kvg_err kvg_buf_vprintf(kvg_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return KVG_EINVAL;
+    kvg_err e = buf_reserve(b, (size_t)n);
+    if (e)
+        return e;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return KVG_OK;
+}
+
+kvg_err kvg_buf_printf(kvg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kvg_err e = kvg_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+char *kvg_buf_steal(kvg_buf *b, size_t *len)
+{
+    if (!b->data && kvg_buf_append(b, "", 0))
+        return NULL;
+    char *p = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+kvg_err kvg_buf_read_file(kvg_buf *b, const char *path, kvg_diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kvg_diag_set(d, errno == ENOENT ? KVG_ENOTFOUND : KVG_EIO,
+                            "%s: %s", path, strerror(errno));
+    char chunk[65536];
+    size_t n;
+    kvg_err e = KVG_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        e = kvg_buf_append(b, chunk, n);
+        if (e)
+            break;
+    }
+    if (!e && ferror(f))
+        e = KVG_EIO;
+    fclose(f);
+    if (e == KVG_ETOOBIG)
+        return kvg_diag_set(d, e, "%s: larger than the limit of %zu bytes",
+                            path, b->limit);
+    if (e)
+        return kvg_diag_set(d, e, "%s: %s", path, kvg_strerror(e));
+    if (!b->data)
+        return kvg_buf_append(b, "", 0);
+    return KVG_OK;
+}
