@@ -43,6 +43,10 @@ typedef struct kvg_admit_result {
     int http_status;     /* 200, or 400 for malformed reviews */
     bool allowed;
     double seconds;      /* decision latency (monotonic) */
+    /* Copied from the request (empty when it could not be decoded) so the
+     * server can label metrics after the review is freed. */
+    char kind[64];       /* request.kind.kind, e.g. "VirtualMachineSnapshot" */
+    char operation[16];  /* "CREATE", "UPDATE", "DELETE", "CONNECT" */
 } kvg_admit_result;
 
 /* body -> decode -> policy -> encode -> audit record. On malformed input,
@@ -52,6 +56,8 @@ typedef struct kvg_admit_opts {
     bool mutate;
     bool explain;
     bool audit;
+    /* With explain: the engine's explanation is appended here (may be NULL). */
+    kvg_buf *explain_out;
 } kvg_admit_opts;
 
 kvg_err kvg_admit(const kvg_policy_config *cfg, const kvg_view *view,
