@@ -6,6 +6,7 @@
 #include "kvguard/metrics.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -227,7 +228,15 @@ static kvg_err put_num(kvg_buf *out, double v)
         return kvg_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
     if (v == floor(v) && fabs(v) < 9007199254740992.0)
         return kvg_buf_printf(out, "%.0f", v);
-    return kvg_buf_printf(out, "%.17g", v);
+    /* Shortest text that reads back as the same double: "0.005", not
+     * "0.0050000000000000001". */
+    char text[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(text, sizeof text, "%.*g", prec, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    return kvg_buf_puts(out, text);
 }
 
 /* HELP text escapes only backslash and newline (exposition format 0.0.4). */
