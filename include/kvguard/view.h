@@ -100,12 +100,55 @@ bool kvg_view_synced(const kvg_view *v);
 /* Monotonic seconds of the last successful (re)list or watch event, 0 never. */
 double kvg_view_last_sync(const kvg_view *v, kvg_kind kind);
 
+/* The object of `kind` whose metadata.uid is uid (borrowed; NULL when none).
+ * ns is not needed: uids are unique in a cluster. */
+const json_object *kvg_view_get_by_uid(const kvg_view *v, kvg_kind kind,
+                                       const char *uid);
+/* The resourceVersion last set with kvg_store_set_resource_version, copied
+ * into buf ("" when none); KVG_ETOOBIG when it does not fit. */
+kvg_err kvg_view_resource_version(const kvg_view *v, kvg_kind kind, char *buf,
+                                  size_t len);
+
+/* --- pruning -------------------------------------------------------------
+ * kvg_store_put/replace prune every object before storing it, so readers
+ * must not rely on anything removed here:
+ *   every kind: metadata.managedFields and the annotation
+ *     kubectl.kubernetes.io/last-applied-configuration are removed;
+ *     everything else is kept.
+ *   Pod: only these are kept
+ *     apiVersion, kind,
+ *     metadata.{name, namespace, uid, labels, ownerReferences,
+ *               deletionTimestamp},
+ *     spec.nodeName,
+ *     spec.volumes[] that have persistentVolumeClaim or dataVolume, as
+ *       {name, persistentVolumeClaim (whole: claimName, readOnly)} or
+ *       {name, dataVolume (whole)}; other volumes are dropped,
+ *     status.phase.
+ * Exposed for backends that want to prune before queueing an object. */
+void kvg_prune_object(kvg_kind kind, json_object *obj);
+
 /* --- files backend ------------------------------------------------------- */
 /* Load every *.yaml, *.yml, *.json below dir (multi-document YAML, kind: List)
  * into a new store; every kind is marked SYNCED. Objects of kinds kvguard does
- * not track are ignored. Errors name file, document index and line. */
+ * not track are ignored. Errors name file, document index and line.
+ * Details:
+ *  - files are read in byte-wise sorted path order; symlinks are followed,
+ *    directory loops are refused; entries whose name starts with '.' are
+ *    skipped (a ConfigMap mount's ..data/..2026_* twins would load twice);
+ *  - `kind: List` and `<Kind>List` documents contribute their items (items
+ *    without apiVersion/kind inherit them from a `<Kind>List`);
+ *  - a namespaced object without metadata.namespace goes to "default"; the
+ *    namespace of a cluster-scoped object is ignored;
+ *  - the same kind/namespace/name twice is an error naming both places;
+ *  - a document without apiVersion or kind is an error, empty documents are
+ *    skipped;
+ *  - on error nothing is returned (kvg_files_load) or nothing of the stream
+ *    is added (kvg_files_load_text).
+ * Messages look like
+ *  "examples/x.yaml: document 2 (line 40): metadata.name is missing". */
 kvg_err kvg_files_load(const char *dir, kvg_store **out, kvg_diag *d);
-/* Same, for one in-memory stream (tests, fuzzing). */
+/* Same, for one in-memory stream (tests, fuzzing), added to an existing
+ * store; kinds still UNSYNCED are marked SYNCED. */
 kvg_err kvg_files_load_text(kvg_store *s, const char *text, size_t len,
                             const char *name, kvg_diag *d);
 

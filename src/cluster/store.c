@@ -1,0 +1,474 @@
+/* kvguard: the in-memory store behind the cluster view.
+ *
+ * Per kind: a json object mapping namespace -> (json object mapping name ->
+ * object), plus a uid -> object index. json-c objects are used as hash maps
+ * because readers only ever look keys up (no mutation, so no locking inside
+ * json-c is needed) and reference counting gives the uid index for free.
+ *
+ * One pthread rwlock guards everything. Readers hold it shared between
+ * kvg_view_begin/end; writers hold it exclusively only to link or unlink
+ * prepared data: pruning, building a relist's tables and freeing replaced
+ * objects all happen outside the lock. Only writers touch reference counts,
+ * so json-c's non-atomic refcounting is safe.
+ *
+ * The lock prefers writers (a stream of admission requests must not starve
+ * the watch threads); since such a lock deadlocks on recursive read locking
+ * while a writer waits, kvg_view_begin counts nesting per thread itself. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/store_priv.h"
+#include "kvguard/json.h"
+#include "kvguard/view.h"
+
+typedef struct kind_table {
+    json_object *by_ns;  /* ns ("" for cluster scope) -> {name -> obj} */
+    json_object *by_uid; /* uid -> obj (shared reference) */
+    size_t count;
+    kvg_kind_state state;
+    char *rv;            /* resourceVersion, owned, or NULL */
+    double last_sync;    /* CLOCK_MONOTONIC seconds, 0 = never */
+} kind_table;
+
+struct kvg_view {
+    pthread_rwlock_t lock;
+    kind_table kinds[KVG_KIND_COUNT];
+};
+
+struct kvg_store {
+    struct kvg_view view; /* first: kvg_store_view is a cast */
+    json_object *origins; /* files backend bookkeeping, see store_priv.h */
+};
+
+static double now_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool kind_ok(kvg_kind kind)
+{
+    return (int)kind >= 0 && kind < KVG_KIND_COUNT;
+}
+
+/* The lock is logically mutable even through a const view. */
+static pthread_rwlock_t *view_lock(const kvg_view *v)
+{
+    return (pthread_rwlock_t *)&v->lock;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+kvg_err kvg_store_new(kvg_store **out)
+{
+    if (!out)
+        return KVG_EINVAL;
+    *out = NULL;
+    kvg_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return KVG_ENOMEM;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&s->view.lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc != 0) {
+        free(s);
+        return KVG_ENOMEM;
+    }
+    for (int i = 0; i < KVG_KIND_COUNT; i++) {
+        kind_table *t = &s->view.kinds[i];
+        t->by_ns = json_object_new_object();
+        t->by_uid = json_object_new_object();
+        if (!t->by_ns || !t->by_uid) {
+            kvg_store_free(s);
+            return KVG_ENOMEM;
+        }
+    }
+    *out = s;
+    return KVG_OK;
+}
+
+void kvg_store_free(kvg_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < KVG_KIND_COUNT; i++) {
+        kind_table *t = &s->view.kinds[i];
+        json_object_put(t->by_ns);
+        json_object_put(t->by_uid);
+        free(t->rv);
+    }
+    json_object_put(s->origins);
+    pthread_rwlock_destroy(&s->view.lock);
+    free(s);
+}
+
+const kvg_view *kvg_store_view(const kvg_store *s)
+{
+    return s ? &s->view : NULL;
+}
+
+json_object *kvg_store_origins(kvg_store *s)
+{
+    if (!s->origins)
+        s->origins = json_object_new_object();
+    return s->origins;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* Namespace key of an object of `kind`: "" for cluster-scoped kinds. */
+static const char *ns_key(kvg_kind kind, const char *ns)
+{
+    if (!kvg_kind_info_get(kind)->namespaced || !ns)
+        return "";
+    return ns;
+}
+
+static kvg_err object_key(kvg_kind kind, const json_object *obj, const char **ns,
+                          const char **name)
+{
+    if (!obj || !json_object_is_type(obj, json_type_object))
+        return KVG_EINVAL;
+    *name = kvg_json_str(obj, "metadata", "name", NULL);
+    if (!*name || !**name)
+        return KVG_EINVAL;
+    const char *n = kvg_json_str(obj, "metadata", "namespace", NULL);
+    if (kvg_kind_info_get(kind)->namespaced && (!n || !*n))
+        return KVG_EINVAL;
+    *ns = ns_key(kind, n);
+    return KVG_OK;
+}
+
+static const char *object_uid(const json_object *obj)
+{
+    const char *uid = kvg_json_str(obj, "metadata", "uid", NULL);
+    return uid && *uid ? uid : NULL;
+}
+
+/* ---- table building (no lock: tables not yet visible, or under wrlock) ---- */
+
+/* Link obj (a reference is taken over) into by_ns/by_uid. Returns the object
+ * it replaces with a reference the caller must put, via *old. */
+static kvg_err table_link(json_object *by_ns, json_object *by_uid, size_t *count,
+                          const char *ns, const char *name, json_object *obj,
+                          json_object **old)
+{
+    *old = NULL;
+    json_object *names = NULL;
+    if (!json_object_object_get_ex(by_ns, ns, &names)) {
+        names = json_object_new_object();
+        if (!names || json_object_object_add(by_ns, ns, names) != 0) {
+            json_object_put(names);
+            json_object_put(obj);
+            return KVG_ENOMEM;
+        }
+    }
+    json_object *prev = NULL;
+    bool replacing = json_object_object_get_ex(names, name, &prev);
+    if (replacing) {
+        const char *puid = object_uid(prev);
+        if (puid)
+            json_object_object_del(by_uid, puid);
+        *old = json_object_get(prev); /* freed by the caller, outside the lock */
+    }
+    if (json_object_object_add(names, name, obj) != 0) {
+        json_object_put(obj);
+        return KVG_ENOMEM; /* json-c unlinked nothing; prev stays */
+    }
+    if (!replacing)
+        (*count)++;
+    const char *uid = object_uid(obj);
+    if (uid && json_object_object_add(by_uid, uid, json_object_get(obj)) != 0) {
+        json_object_put(obj);
+        return KVG_ENOMEM;
+    }
+    return KVG_OK;
+}
+
+/* ---- writer side ---------------------------------------------------------- */
+
+kvg_err kvg_store_put(kvg_store *s, kvg_kind kind, json_object *obj)
+{
+    const char *ns, *name;
+    if (!s || !kind_ok(kind) || object_key(kind, obj, &ns, &name) != KVG_OK) {
+        json_object_put(obj);
+        return KVG_EINVAL;
+    }
+    kvg_prune_object(kind, obj);
+    /* Pruning may have rebuilt the metadata: take the key again. */
+    if (object_key(kind, obj, &ns, &name) != KVG_OK) {
+        json_object_put(obj);
+        return KVG_EINVAL;
+    }
+    kind_table *t = &s->view.kinds[kind];
+    json_object *old = NULL;
+    pthread_rwlock_wrlock(&s->view.lock);
+    kvg_err err = table_link(t->by_ns, t->by_uid, &t->count, ns, name, obj, &old);
+    t->last_sync = now_monotonic();
+    pthread_rwlock_unlock(&s->view.lock);
+    json_object_put(old);
+    return err;
+}
+
+kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns, const char *name)
+{
+    if (!s || !kind_ok(kind) || !name)
+        return KVG_EINVAL;
+    ns = ns_key(kind, ns);
+    kind_table *t = &s->view.kinds[kind];
+    kvg_err err = KVG_ENOTFOUND;
+    json_object *old = NULL;
+    pthread_rwlock_wrlock(&s->view.lock);
+    json_object *names = NULL, *prev = NULL;
+    if (json_object_object_get_ex(t->by_ns, ns, &names) &&
+        json_object_object_get_ex(names, name, &prev)) {
+        const char *uid = object_uid(prev);
+        if (uid)
+            json_object_object_del(t->by_uid, uid);
+        old = json_object_get(prev);
+        json_object_object_del(names, name);
+        if (json_object_object_length(names) == 0)
+            json_object_object_del(t->by_ns, ns);
+        t->count--;
+        err = KVG_OK;
+    }
+    t->last_sync = now_monotonic();
+    pthread_rwlock_unlock(&s->view.lock);
+    json_object_put(old);
+    return err;
+}
+
+kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_t n)
+{
+    if (!s || !kind_ok(kind) || (n && !objs)) {
+        for (size_t i = 0; objs && i < n; i++)
+            json_object_put(objs[i]);
+        return KVG_EINVAL;
+    }
+    json_object *by_ns = json_object_new_object();
+    json_object *by_uid = json_object_new_object();
+    size_t count = 0;
+    kvg_err err = (by_ns && by_uid) ? KVG_OK : KVG_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *ns, *name;
+        json_object *old = NULL;
+        if (err == KVG_OK) {
+            kvg_prune_object(kind, objs[i]);
+            err = object_key(kind, objs[i], &ns, &name);
+        }
+        if (err != KVG_OK) {
+            json_object_put(objs[i]);
+            continue; /* keep going: we own every object and must free it */
+        }
+        err = table_link(by_ns, by_uid, &count, ns, name, objs[i], &old);
+        json_object_put(old); /* a relist listing a name twice: last wins */
+    }
+    if (err != KVG_OK) {
+        json_object_put(by_ns);
+        json_object_put(by_uid);
+        return err;
+    }
+    kind_table *t = &s->view.kinds[kind];
+    pthread_rwlock_wrlock(&s->view.lock);
+    json_object *old_ns = t->by_ns, *old_uid = t->by_uid;
+    t->by_ns = by_ns;
+    t->by_uid = by_uid;
+    t->count = count;
+    t->last_sync = now_monotonic();
+    pthread_rwlock_unlock(&s->view.lock);
+    json_object_put(old_ns);
+    json_object_put(old_uid);
+    return KVG_OK;
+}
+
+void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st)
+{
+    if (!s || !kind_ok(kind))
+        return;
+    pthread_rwlock_wrlock(&s->view.lock);
+    s->view.kinds[kind].state = st;
+    if (st == KVG_KIND_SYNCED)
+        s->view.kinds[kind].last_sync = now_monotonic();
+    pthread_rwlock_unlock(&s->view.lock);
+}
+
+void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind, const char *rv)
+{
+    if (!s || !kind_ok(kind))
+        return;
+    char *copy = rv ? strdup(rv) : NULL;
+    pthread_rwlock_wrlock(&s->view.lock);
+    char *old = s->view.kinds[kind].rv;
+    s->view.kinds[kind].rv = copy; /* strdup failure leaves "" : forces a relist */
+    pthread_rwlock_unlock(&s->view.lock);
+    free(old);
+}
+
+/* ---- reader side ---------------------------------------------------------- */
+
+/* Per-thread nesting of kvg_view_begin, by view. Nesting two different views
+ * in one thread beyond this many is not tracked (and then not reentrant). */
+#define NEST_MAX 4
+static _Thread_local struct {
+    const kvg_view *view;
+    unsigned depth;
+} nest[NEST_MAX];
+
+void kvg_view_begin(const kvg_view *v)
+{
+    if (!v)
+        return;
+    int free_slot = -1;
+    for (int i = 0; i < NEST_MAX; i++) {
+        if (nest[i].view == v) {
+            nest[i].depth++;
+            return;
+        }
+        if (!nest[i].view && free_slot < 0)
+            free_slot = i;
+    }
+    pthread_rwlock_rdlock(view_lock(v));
+    if (free_slot >= 0) {
+        nest[free_slot].view = v;
+        nest[free_slot].depth = 1;
+    }
+}
+
+void kvg_view_end(const kvg_view *v)
+{
+    if (!v)
+        return;
+    for (int i = 0; i < NEST_MAX; i++) {
+        if (nest[i].view == v) {
+            if (--nest[i].depth > 0)
+                return;
+            nest[i].view = NULL;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(view_lock(v));
+}
+
+const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind, const char *ns,
+                                const char *name)
+{
+    if (!v || !kind_ok(kind) || !name)
+        return NULL;
+    json_object *names = NULL, *obj = NULL;
+    if (!json_object_object_get_ex(v->kinds[kind].by_ns, ns_key(kind, ns), &names) ||
+        !json_object_object_get_ex(names, name, &obj))
+        return NULL;
+    return obj;
+}
+
+const json_object *kvg_view_get_by_uid(const kvg_view *v, kvg_kind kind, const char *uid)
+{
+    json_object *obj = NULL;
+    if (!v || !kind_ok(kind) || !uid ||
+        !json_object_object_get_ex(v->kinds[kind].by_uid, uid, &obj))
+        return NULL;
+    return obj;
+}
+
+static int each_in(const json_object *names, kvg_view_fn fn, void *ud)
+{
+    json_object_object_foreach((json_object *)names, key, obj)
+    {
+        (void)key;
+        int rc = fn(obj, ud);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int kvg_view_each(const kvg_view *v, kvg_kind kind, const char *ns, kvg_view_fn fn,
+                  void *ud)
+{
+    if (!v || !kind_ok(kind) || !fn)
+        return 0;
+    const kind_table *t = &v->kinds[kind];
+    if (ns && *ns) {
+        json_object *names = NULL;
+        if (!json_object_object_get_ex(t->by_ns, ns_key(kind, ns), &names))
+            return 0;
+        return each_in(names, fn, ud);
+    }
+    json_object_object_foreach(t->by_ns, nsname, names)
+    {
+        (void)nsname;
+        int rc = each_in(names, fn, ud);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The small getters below are also used by metrics and /readyz outside any
+ * kvg_view_begin/end bracket, so they lock themselves (reentrant per thread). */
+
+size_t kvg_view_count(const kvg_view *v, kvg_kind kind)
+{
+    if (!v || !kind_ok(kind))
+        return 0;
+    kvg_view_begin(v);
+    size_t n = v->kinds[kind].count;
+    kvg_view_end(v);
+    return n;
+}
+
+kvg_kind_state kvg_view_state(const kvg_view *v, kvg_kind kind)
+{
+    if (!v || !kind_ok(kind))
+        return KVG_KIND_UNSYNCED;
+    kvg_view_begin(v);
+    kvg_kind_state st = v->kinds[kind].state;
+    kvg_view_end(v);
+    return st;
+}
+
+bool kvg_view_synced(const kvg_view *v)
+{
+    if (!v)
+        return false;
+    bool synced = true;
+    kvg_view_begin(v);
+    for (int i = 0; i < KVG_KIND_COUNT; i++)
+        if (v->kinds[i].state == KVG_KIND_UNSYNCED)
+            synced = false;
+    kvg_view_end(v);
+    return synced;
+}
+
+double kvg_view_last_sync(const kvg_view *v, kvg_kind kind)
+{
+    if (!v || !kind_ok(kind))
+        return 0;
+    kvg_view_begin(v);
+    double t = v->kinds[kind].last_sync;
+    kvg_view_end(v);
+    return t;
+}
+
+kvg_err kvg_view_resource_version(const kvg_view *v, kvg_kind kind, char *buf, size_t len)
+{
+    if (!v || !kind_ok(kind) || !buf || len == 0)
+        return KVG_EINVAL;
+    kvg_err err = KVG_OK;
+    kvg_view_begin(v);
+    const char *rv = v->kinds[kind].rv ? v->kinds[kind].rv : "";
+    size_t n = strlen(rv);
+    if (n >= len) {
+        buf[0] = '\0';
+        err = KVG_ETOOBIG;
+    } else {
+        memcpy(buf, rv, n + 1);
+    }
+    kvg_view_end(v);
+    return err;
+}
