@@ -140,8 +140,9 @@ void kvg_prune_object(kvg_kind kind, json_object *obj);
  *  - a namespaced object without metadata.namespace goes to "default"; the
  *    namespace of a cluster-scoped object is ignored;
  *  - the same kind/namespace/name twice is an error naming both places;
- *  - a document without apiVersion or kind is an error, empty documents are
- *    skipped;
+ *  - a document with neither apiVersion nor kind is not a Kubernetes object
+ *    and is ignored (as are empty documents); one with only one of them is an
+ *    error, as is a List item without them;
  *  - on error nothing is returned (kvg_files_load) or nothing of the stream
  *    is added (kvg_files_load_text).
  * Messages look like

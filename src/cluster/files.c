@@ -173,26 +173,33 @@ static kvg_err stage(loader *L, kvg_kind kind, json_object *obj, const char *ns,
     return KVG_OK;
 }
 
-static kvg_err load_object(loader *L, const objctx *c, json_object *obj)
+/* apiVersion and kind. KVG_ENOTFOUND: not an object kvguard tracks (ignore). */
+static kvg_err check_type(loader *L, const objctx *c, json_object *obj, kvg_kind *kind)
 {
     static const char *const k_api[] = {"apiVersion", NULL};
+    static const char *const k_kind[] = {"kind", NULL};
     const char *api, *kindname;
-    kvg_err err = check_str_field(L, c, obj, "apiVersion", "apiVersion", &api);
-    if (err == KVG_ENOTFOUND)
-        return fail(L, c->line, c->where, "apiVersion is missing");
-    if (err)
-        return err;
-    err = check_str_field(L, c, obj, "kind", "kind", &kindname);
-    if (err == KVG_ENOTFOUND)
+    kvg_err aerr = check_str_field(L, c, obj, "apiVersion", "apiVersion", &api);
+    if (aerr && aerr != KVG_ENOTFOUND)
+        return aerr;
+    kvg_err kerr = check_str_field(L, c, obj, "kind", "kind", &kindname);
+    if (kerr && kerr != KVG_ENOTFOUND)
+        return kerr;
+    /* Neither: some other YAML (a config file, a data table) that happens to
+     * live in the directory. One without the other: a broken manifest. */
+    if (aerr == KVG_ENOTFOUND && kerr == KVG_ENOTFOUND && !*c->where)
+        return KVG_ENOTFOUND;
+    if (aerr == KVG_ENOTFOUND)
+        return fail(L, line_of(L, c->base, k_kind, c->line), c->where, "apiVersion is missing");
+    if (kerr == KVG_ENOTFOUND)
         return fail(L, line_of(L, c->base, k_api, c->line), c->where, "kind is missing");
-    if (err)
-        return err;
-    kvg_kind kind;
-    if (kvg_kind_of_object(obj, &kind) != KVG_OK) {
-        L->ignored++;
-        return KVG_OK;
-    }
+    return kvg_kind_of_object(obj, kind) == KVG_OK ? KVG_OK : KVG_ENOTFOUND;
+}
 
+/* metadata.name and metadata.namespace ("default" filled in when missing). */
+static kvg_err check_meta(loader *L, const objctx *c, json_object *obj, kvg_kind kind,
+                          const char **ns, const char **name)
+{
     static const char *const k_meta[] = {"metadata", NULL};
     static const char *const k_name[] = {"metadata/name", "metadata", NULL};
     static const char *const k_ns[] = {"metadata/namespace", "metadata", NULL};
@@ -204,30 +211,45 @@ static kvg_err load_object(loader *L, const objctx *c, json_object *obj)
                     "metadata is not a mapping");
     objctx mc = *c;
     mc.line = line_of(L, c->base, k_name, c->line);
-    const char *name, *ns = NULL;
-    err = check_str_field(L, &mc, meta, "name", "metadata.name", &name);
+    kvg_err err = check_str_field(L, &mc, meta, "name", "metadata.name", name);
     if (err == KVG_ENOTFOUND)
         return fail(L, mc.line, c->where, "metadata.name is missing");
     if (err)
         return err;
-    if (!*name)
+    if (!**name)
         return fail(L, mc.line, c->where, "metadata.name is empty");
     mc.line = line_of(L, c->base, k_ns, c->line);
-    err = check_str_field(L, &mc, meta, "namespace", "metadata.namespace", &ns);
+    err = check_str_field(L, &mc, meta, "namespace", "metadata.namespace", ns);
     if (err && err != KVG_ENOTFOUND)
         return err;
     if (!kvg_kind_info_get(kind)->namespaced) {
-        ns = "";
-    } else if (!ns || !*ns) {
+        *ns = "";
+    } else if (!*ns || !**ns) {
         /* as kubectl apply does without -n */
         json_object *dflt = json_object_new_string("default");
         if (!dflt || json_object_object_add(meta, "namespace", dflt) != 0) {
             json_object_put(dflt);
             return KVG_ENOMEM;
         }
-        ns = "default";
+        *ns = "default";
     }
-    return stage(L, kind, obj, ns, name, c->line);
+    return KVG_OK;
+}
+
+static kvg_err load_object(loader *L, const objctx *c, json_object *obj)
+{
+    kvg_kind kind;
+    kvg_err err = check_type(L, c, obj, &kind);
+    if (err == KVG_ENOTFOUND) {
+        L->ignored++;
+        return KVG_OK;
+    }
+    const char *ns = NULL, *name = NULL;
+    if (err == KVG_OK)
+        err = check_meta(L, c, obj, kind, &ns, &name);
+    if (err == KVG_OK)
+        err = stage(L, kind, obj, ns, name, c->line);
+    return err;
 }
 
 /* ---- one document --------------------------------------------------------- */
@@ -280,7 +302,8 @@ static kvg_err load_list(loader *L, const objctx *c, json_object *list, const ch
         char base[256], where[64];
         snprintf(base, sizeof base, "%s/items/%zu", c->base, i);
         snprintf(where, sizeof where, "items[%zu]: ", i);
-        objctx ic = {base, where, line_of(L, base, k_item, c->line)};
+        int line = kvg_yaml_line(L->docs, base);
+        objctx ic = {base, where, line_of(L, base, k_item, line > 0 ? line : c->line)};
         if (!item || !json_object_is_type(item, json_type_object))
             return fail(L, ic.line, where, "not a mapping (a Kubernetes object)");
         if (typed) {
