@@ -535,7 +535,7 @@ static kvg_err collect(const char *dir, pathlist *files, kvg_diag *d)
         return pathlist_add(files, dir);
     dirstack ds = {.depth = 0};
     kvg_err err = walk(dir, &ds, files, d);
-    if (err == KVG_OK)
+    if (err == KVG_OK && files->n > 1)
         qsort(files->v, files->n, sizeof *files->v, cmp_paths);
     return err;
 }
