@@ -9,8 +9,8 @@
 # checksum database is not consulted (GOSUMDB=off), go.sum still is.
 #
 # A binary is rebuilt only when its key changes: the hash of its module's
-# go.mod, go.sum, main.go, this script and the Go version. Stamps live next to
-# the binaries (bin/.<name>.key).
+# go.mod, go.sum and main.go, the Go version and the build flags. Stamps live
+# next to the binaries (bin/.<name>.key).
 #
 # Usage: tests/e2e/build.sh [--force] [kube-apiserver|kubectl|etcd ...]
 set -euo pipefail
@@ -49,8 +49,8 @@ pkg_of() { case $1 in etcd) echo . ;; *) echo "./cmd/$1" ;; esac; }
 key_of() {
   local mod; mod=$E2E_DIR/$(module_of "$1")
   {
-    echo "$GO_VERSION $1"
-    cat "$mod/go.mod" "$mod/go.sum" "$0"
+    echo "$GO_VERSION $1 $GOFLAGS CGO_ENABLED=$CGO_ENABLED $(ldflags_of "$1")"
+    cat "$mod/go.mod" "$mod/go.sum"
     if [ "$1" = etcd ]; then cat "$mod/main.go"; else cat "$mod/cmd/$1/main.go"; fi
   } | sha256sum | cut -d' ' -f1
 }

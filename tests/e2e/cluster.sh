@@ -222,7 +222,7 @@ cmd_start() {
   command -v openssl >/dev/null || die "openssl not found"
   command -v curl >/dev/null || die "curl not found"
   cmd_stop 2>/dev/null
-  rm -rf "$WORK/etcd" "$PKI" "$WORK/ports" "$WORK/apiserver.args"
+  rm -rf "$WORK/etcd" "$PKI" "$WORK/ports" "$WORK/apiserver.args" "$WORK/kube-cache"
   mkdir -p "$WORK" "$LOGS"
   : > "$LOGS/kube-apiserver.log"
   # Whatever goes wrong from here on, leave nothing running.
@@ -256,6 +256,7 @@ export KVG_E2E_SERVER='https://127.0.0.1:$API_PORT'
 export KVG_E2E_CA='$PKI/ca.crt'
 export KVG_E2E_ADMIN_TOKEN='$(cat "$PKI/admin.token")'
 export KVG_E2E_KVGUARD_KUBECONFIG='$WORK/kvguard.kubeconfig'
+export KUBECACHEDIR='$WORK/kube-cache'
 export KVG_E2E_ETCD='http://127.0.0.1:$ETCD_PORT'
 export PATH='$BIN_DIR':"\$PATH"
 EOF

@@ -73,6 +73,13 @@ kubectl apply -f "$E2E_DIR/crds/" | sed 's/^/e2e: /'
 [ "${PIPESTATUS[0]}" = 0 ] || abort "applying CRDs failed"
 kubectl wait --for=condition=Established --timeout=60s -f "$E2E_DIR/crds/" | sed 's/^/e2e: /'
 [ "${PIPESTATUS[0]}" = 0 ] || abort "CRDs not Established"
+# Established is not yet "in discovery": wait until kubectl resolves every kind.
+kinds=$(kubectl get -f "$E2E_DIR/crds/" -o jsonpath='{range .items[*]}{.spec.names.plural}.{.spec.group},{end}')
+for _ in $(seq 60); do
+  kubectl get "${kinds%,}" -A >/dev/null 2>&1 && break
+  sleep 1
+done
+kubectl get "${kinds%,}" -A >/dev/null || abort "CRDs not in discovery after 60s"
 
 for s in "${scenarios[@]}"; do
   name=$(basename "$s" .sh)
