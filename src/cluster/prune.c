@@ -8,6 +8,8 @@
  * the most numerous kind, are only needed for "who uses this claim". */
 #include <string.h>
 
+#include <json-c/linkhash.h>
+
 #include "kvguard/json.h"
 #include "kvguard/view.h"
 
@@ -96,6 +98,36 @@ static void prune_pod(json_object *pod)
     keep_only(kvg_json_path(pod, "status", NULL), status);
 }
 
+/* json-c gives every object a 16-slot hash table (~0.7 KiB) and every array
+ * 32 slots, whatever they hold; cached objects never grow again, so shrink
+ * both to fit. lh_table_resize() is declared in json-c's public linkhash.h.
+ * The new size keeps every insert below json-c's load factor (0.66): a resize
+ * triggered from inside lh_table_resize would leave the table inconsistent. */
+static void compact(json_object *o, int depth)
+{
+    if (depth > 64) /* the YAML loader and the apiserver cap nesting anyway */
+        return;
+    if (json_object_is_type(o, json_type_array)) {
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n; i++)
+            compact(json_object_array_get_idx(o, i), depth + 1);
+        json_object_array_shrink(o, 0);
+        return;
+    }
+    if (!json_object_is_type(o, json_type_object))
+        return;
+    json_object_object_foreach(o, key, val)
+    {
+        (void)key;
+        compact(val, depth + 1);
+    }
+    struct lh_table *t = json_object_get_object(o);
+    int count = lh_table_length(t);
+    int want = count + count / 2 + 2;
+    if (want < t->size)
+        lh_table_resize(t, want); /* on ENOMEM the old table stays */
+}
+
 void kvg_prune_object(kvg_kind kind, json_object *obj)
 {
     if (!obj || !json_object_is_type(obj, json_type_object))
@@ -103,4 +135,5 @@ void kvg_prune_object(kvg_kind kind, json_object *obj)
     strip_common(obj);
     if (kind == KVG_KIND_POD)
         prune_pod(obj);
+    compact(obj, 0);
 }

@@ -537,6 +537,57 @@ START_TEST(example_cluster_is_consistent)
 }
 END_TEST
 
+/* The example AdmissionReviews (examples/reviews) are well-formed and name
+ * objects of the example cluster, so the README's run command means something. */
+static const struct {
+    const char *file;
+    kvg_kind source_kind;
+    const char *source_name;
+} reviews[] = {
+    {"snapshot-zfs-vm-allowed.json", KVG_KIND_VM, "larry"},
+    {"snapshot-hostpath-vm-denied.json", KVG_KIND_VM, "vm-cirros"},
+    {"restore-running-vm-denied.json", KVG_KIND_VMSNAPSHOT, "snap-larry"},
+    {"clone-hostpath-vm-cdi.json", KVG_KIND_VM, "vm-cirros"},
+    {"datavolume-clone-empty-namespace.json", KVG_KIND_PVC, "vm-cirros-data"},
+};
+
+START_TEST(example_reviews_match_cluster)
+{
+    kvg_store *s = load_dir_ok(KVG_SOURCE_DIR "/examples/cluster");
+    const kvg_view *v = kvg_store_view(s);
+    for (size_t i = 0; i < sizeof reviews / sizeof reviews[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "examples/reviews/%s", reviews[i].file);
+        size_t len = 0;
+        char *text = kvg_test_read_source(rel, &len);
+        json_object *r = NULL;
+        kvg_diag d = {{0}};
+        ck_assert_msg(kvg_json_parse(text, len, 0, &r, &d) == KVG_OK, "%s: %s", rel, d.msg);
+        ck_assert_str_eq(kvg_json_str(r, "apiVersion", NULL), "admission.k8s.io/v1");
+        ck_assert_str_eq(kvg_json_str(r, "kind", NULL), "AdmissionReview");
+        ck_assert_uint_eq(strlen(kvg_json_str(r, "request", "uid", NULL)), 36);
+        json_object *obj = kvg_json_path(r, "request", "object", NULL);
+        ck_assert_str_eq(kvg_json_str(r, "request", "kind", "kind", NULL),
+                         kvg_json_str(obj, "kind", NULL));
+        ck_assert_str_eq(kvg_json_str(r, "request", "name", NULL),
+                         kvg_json_str(obj, "metadata", "name", NULL));
+        ck_assert_str_eq(kvg_json_str(r, "request", "namespace", NULL), "vms");
+        kvg_kind k;
+        ck_assert_int_eq(kvg_kind_of_object(obj, &k), KVG_OK);
+        /* a new object: nothing of that name in the cluster yet */
+        kvg_view_begin(v);
+        ck_assert_msg(kvg_view_get(v, k, "vms", kvg_json_str(obj, "metadata", "name", NULL)) ==
+                          NULL, "%s: object already exists", rel);
+        ck_assert_msg(kvg_view_get(v, reviews[i].source_kind, "vms", reviews[i].source_name),
+                      "%s: %s missing from the example cluster", rel, reviews[i].source_name);
+        kvg_view_end(v);
+        json_object_put(r);
+        free(text);
+    }
+    kvg_store_free(s);
+}
+END_TEST
+
 /* ---- every upstream manifest of shared/reference ------------------------------------- */
 
 static bool ends_with(const char *s, const char *suf)
@@ -655,6 +706,7 @@ static Suite *suite(void)
     tcase_add_test(tc, single_file_and_empty_dir);
     tcase_add_test(tc, example_cluster);
     tcase_add_test(tc, example_cluster_is_consistent);
+    tcase_add_test(tc, example_reviews_match_cluster);
     tcase_add_test(tc, every_reference_manifest);
     suite_add_tcase(s, tc);
     return s;

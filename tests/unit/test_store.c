@@ -412,6 +412,45 @@ START_TEST(prune_pod)
 }
 END_TEST
 
+/* Stored objects are compacted (smaller json-c tables): every key must still
+ * be found, and the object must equal what was put (minus pruned fields). */
+START_TEST(compaction_keeps_content)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    char text[8192];
+    int n = snprintf(text, sizeof text,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\","
+                     "\"metadata\":{\"name\":\"pv\",\"uid\":\"u\",\"labels\":{");
+    for (int i = 0; i < 40; i++) /* more keys than json-c's default 16 slots */
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s\"k%d\":\"v%d\"", i ? "," : "", i, i);
+    snprintf(text + n, sizeof text - (size_t)n,
+             "}},\"spec\":{\"csi\":{\"driver\":\"zfs.csi.openebs.io\",\"volumeHandle\":\"pv\"},"
+             "\"accessModes\":[\"ReadWriteOnce\"],\"capacity\":{\"storage\":\"10Gi\"},"
+             "\"nodeAffinity\":{\"required\":{\"nodeSelectorTerms\":[{\"matchExpressions\":"
+             "[{\"key\":\"openebs.io/nodeid\",\"operator\":\"In\",\"values\":[\"node1\"]}]}]}}}}");
+    json_object *orig = json_tokener_parse(text);
+    ck_assert_ptr_nonnull(orig);
+    json_object *copy = NULL;
+    ck_assert_int_eq(json_object_deep_copy(orig, &copy, NULL), 0);
+    ck_assert_int_eq(kvg_store_put(s, KVG_KIND_PV, copy), KVG_OK);
+    kvg_view_begin(v);
+    const json_object *p = kvg_view_get(v, KVG_KIND_PV, NULL, "pv");
+    ck_assert(json_object_equal((json_object *)p, orig));
+    char key[16], val[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        ck_assert_str_eq(kvg_json_str(p, "metadata", "labels", key, NULL), val);
+    }
+    ck_assert_ptr_null(kvg_json_str(p, "metadata", "labels", "k40", NULL));
+    ck_assert_str_eq(kvg_json_str(p, "spec", "csi", "driver", NULL), "zfs.csi.openebs.io");
+    kvg_view_end(v);
+    json_object_put(orig);
+    kvg_store_free(s);
+}
+END_TEST
+
 /* ---- concurrency --------------------------------------------------------------- */
 
 #define RELIST_N 40
@@ -575,6 +614,7 @@ static Suite *suite(void)
     tcase_add_test(tc, state_and_resource_version);
     tcase_add_test(tc, prune_common);
     tcase_add_test(tc, prune_pod);
+    tcase_add_test(tc, compaction_keeps_content);
     tcase_add_test(tc, readers_never_see_half_a_relist);
     tcase_add_test(tc, nested_begin_with_waiting_writer);
     suite_add_tcase(s, tc);
