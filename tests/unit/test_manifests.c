@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "kvguard/buf.h"
+#include "kvguard/config.h"
 #include "kvguard/json.h"
+#include "kvguard/policy.h"
 #include "testlib.h"
 
 #define BASE "manifests/base"
@@ -284,6 +286,73 @@ static json_object *selector_values(const json_object *hook, const char *key)
     return NULL;
 }
 
+/* Kinds next to the handled ones that kvguard must not be asked about (a
+ * webhook on VirtualMachine or PersistentVolumeClaim would put kvguard in the
+ * path of every VM start and every volume). */
+static const char *const not_handled[][2] = {
+    {"kubevirt.io", "VirtualMachine"},
+    {"kubevirt.io", "VirtualMachineInstance"},
+    {"snapshot.kubevirt.io", "VirtualMachineSnapshotContent"},
+    {"export.kubevirt.io", "VirtualMachineExport"},
+    {"pool.kubevirt.io", "VirtualMachinePool"},
+    {"cdi.kubevirt.io", "DataSource"},
+    {"cdi.kubevirt.io", "StorageProfile"},
+    {"", "PersistentVolumeClaim"},
+    {"", "Pod"},
+    {"snapshot.storage.k8s.io", "VolumeSnapshot"},
+    {"zfs.openebs.io", "ZFSVolume"},
+    {"zfs.openebs.io", "ZFSSnapshot"},
+};
+
+static const route *route_of(const char *group, const char *resource)
+{
+    for (size_t i = 0; i < N_ROUTES; i++)
+        if (!strcmp(routes[i].group, group) && !strcmp(routes[i].resource, resource))
+            return &routes[i];
+    return NULL;
+}
+
+/* The engine and the webhook configurations agree: every routed resource is
+ * a kind the engine handles, every kind it handles is routed to both paths,
+ * and its neighbours are neither. */
+START_TEST(routed_kinds_are_the_engine_kinds)
+{
+    for (size_t k = 0; k < 2; k++) {
+        json_object *hooks = webhooks_of(config_kinds[k]);
+        bool seen[N_ROUTES] = {false};
+        for (size_t h = 0; h < len(hooks); h++) {
+            json_object *rules = kvg_json_array(at(hooks, h), "rules", NULL);
+            for (size_t r = 0; r < len(rules); r++) {
+                json_object *g = kvg_json_array(at(rules, r), "apiGroups", NULL),
+                            *res = kvg_json_array(at(rules, r), "resources", NULL);
+                for (size_t a = 0; a < len(g); a++)
+                    for (size_t b = 0; b < len(res); b++) {
+                        const char *group = kvg_json_as_str(at(g, a)),
+                                   *resource = kvg_json_as_str(at(res, b));
+                        const route *rt = route_of(group, resource);
+                        ck_assert_msg(rt, "%s routes %s/%s, unknown to this test",
+                                      config_kinds[k], group, resource);
+                        ck_assert_msg(kvg_policy_handles(group, rt->kind),
+                                      "%s routes %s/%s but the engine does not "
+                                      "handle %s", config_kinds[k], group,
+                                      resource, rt->kind);
+                        seen[rt - routes] = true;
+                    }
+            }
+        }
+        for (size_t i = 0; i < N_ROUTES; i++) {
+            ck_assert(kvg_policy_handles(routes[i].group, routes[i].kind));
+            ck_assert_msg(seen[i], "%s does not route %s", config_kinds[k],
+                          routes[i].kind);
+        }
+    }
+    for (size_t i = 0; i < sizeof not_handled / sizeof not_handled[0]; i++)
+        ck_assert_msg(!kvg_policy_handles(not_handled[i][0], not_handled[i][1]),
+                      "the engine handles %s %s: route it and list it in routes[]",
+                      not_handled[i][0], not_handled[i][1]);
+}
+END_TEST
+
 static void check_namespace_selector(const json_object *hook, const char *name)
 {
     static const char *const excluded[] = {"kube-system", NS};
@@ -523,70 +592,58 @@ static const char *psa_enforce(const char *ns)
                         "pod-security.kubernetes.io/enforce", NULL);
 }
 
-/* The values the pods will run with: read with the YAML loader, defaults
- * from config.h where a key is left out. (Once the policy engine is on main,
- * kvg_config_load_text can link here and replace this.) */
-static const char *cfg_str(const json_object *cfg, const char *def,
-                           const char *a, const char *b, const char *c)
-{
-    const char *v = kvg_json_str(cfg, a, b, c, NULL);
-    return v ? v : def;
-}
-
+/* The config the pods run with, through kvguard's own loader (so a key it
+ * would refuse fails here, not in the cluster), against the manifests. */
 START_TEST(config_agrees_with_the_manifests)
 {
-    json_object *cfg = load_one(BASE "/config.yaml");
+    size_t n;
+    char *text = kvg_test_read_source(BASE "/config.yaml", &n);
+    kvg_config cfg;
+    kvg_diag d = {{0}};
+    ck_assert_int_eq(kvg_config_init(&cfg), KVG_OK);
+    ck_assert_msg(kvg_config_load_text(&cfg, text, n, "config.yaml", &d) == KVG_OK,
+                  "%s", d.msg);
+    free(text);
 
-    ck_assert_str_eq(cfg_str(cfg, "files", "cluster", "mode", NULL), "kube");
-    ck_assert_ptr_null(kvg_json_path(cfg, "cluster", "kubeconfig", NULL));
-    ck_assert_str_eq(cfg_str(cfg, "", "tls", "certFile", NULL),
-                     "/etc/kvguard/tls/tls.crt");
-    ck_assert_str_eq(cfg_str(cfg, "", "tls", "keyFile", NULL),
-                     "/etc/kvguard/tls/tls.key");
-    ck_assert_ptr_nonnull(strstr(cfg_str(cfg, "0.0.0.0:8443", "listen", NULL, NULL),
-                                 ":8443"));
+    ck_assert_int_eq(cfg.cluster_mode, KVG_CLUSTER_KUBE);
+    ck_assert_ptr_null(cfg.kubeconfig); /* in-cluster service account */
+    ck_assert_str_eq(cfg.tls_cert, "/etc/kvguard/tls/tls.crt");
+    ck_assert_str_eq(cfg.tls_key, "/etc/kvguard/tls/tls.key");
+    ck_assert_ptr_nonnull(strstr(cfg.listen, ":8443"));
 
     /* SIGTERM: delay + drain must end before the kubelet's SIGKILL. */
-    int64_t stop = kvg_json_int(5, cfg, "shutdownDelaySeconds", NULL) +
-                   kvg_json_int(10, cfg, "drainTimeoutSeconds", NULL);
     const char *deps[] = {"kvguard-webhook", "kvguard-reconciler"};
     for (size_t i = 0; i < 2; i++) {
         int64_t grace = kvg_json_int(30, find("Deployment", deps[i], NS), "spec",
                                      "template", "spec",
                                      "terminationGracePeriodSeconds", NULL);
-        ck_assert_int_gt(grace, stop);
+        ck_assert_int_gt(grace, (int64_t)cfg.shutdown_delay_s + cfg.drain_timeout_s);
     }
 
     /* The engine excludes what the apiserver does not send anyway. */
     json_object *values =
         selector_values(at(webhooks_of("ValidatingWebhookConfiguration"), 0),
                         "kubernetes.io/metadata.name");
-    json_object *excluded = kvg_json_array(cfg, "policy", "excludedNamespaces", NULL);
-    for (size_t i = 0; i < len(excluded); i++)
-        ck_assert_msg(has_str(values, kvg_json_as_str(at(excluded, i))),
-                      "excluded namespace %s not in the namespaceSelector",
-                      kvg_json_as_str(at(excluded, i)));
-    ck_assert_uint_eq(len(excluded), len(values));
+    size_t ne = 0;
+    for (char **p = cfg.policy.excluded_namespaces; p && *p; p++, ne++)
+        ck_assert_msg(has_str(values, *p), "excluded namespace %s not in the "
+                      "namespaceSelector", *p);
+    ck_assert_uint_eq(ne, len(values));
 
     /* The privileged rollback Job has its own namespace; ours stays restricted. */
-    const char *rollback_ns =
-        cfg_str(cfg, NS, "reconciler", "rollbackJob", "namespace");
-    ck_assert_str_ne(rollback_ns, NS);
-    ck_assert_str_eq(psa_enforce(rollback_ns), "privileged");
+    ck_assert_str_ne(cfg.rollback_namespace, NS);
+    ck_assert_str_eq(psa_enforce(cfg.rollback_namespace), "privileged");
     ck_assert_str_eq(psa_enforce(NS), "restricted");
-    find("Role", "kvguard-reconciler-rollback", rollback_ns);
+    find("Role", "kvguard-reconciler-rollback", cfg.rollback_namespace);
 
-    const char *lease = cfg_str(cfg, "kvguard-reconciler", "reconciler",
-                                "leaderElection", "leaseName");
     json_object *rules = kvg_json_array(
-        find("Role", "kvguard-reconciler-leader",
-             cfg_str(cfg, NS, "reconciler", "leaderElection", "leaseNamespace")),
-        "rules", NULL);
+        find("Role", "kvguard-reconciler-leader", cfg.lease_namespace), "rules", NULL);
     bool named = false;
     for (size_t i = 0; i < len(rules); i++)
-        named |= has_str(kvg_json_array(at(rules, i), "resourceNames", NULL), lease);
-    ck_assert_msg(named, "no grant on Lease %s", lease);
-    json_object_put(cfg);
+        named |= has_str(kvg_json_array(at(rules, i), "resourceNames", NULL),
+                         cfg.lease_name);
+    ck_assert_msg(named, "no grant on Lease %s", cfg.lease_name);
+    kvg_config_free(&cfg);
 }
 END_TEST
 
@@ -870,6 +927,7 @@ int main(void)
     tcase_add_checked_fixture(tc, base_setup, base_teardown);
     tcase_add_test(tc, kustomization_lists_every_manifest);
     tcase_add_test(tc, webhooks_route_exactly_the_handled_kinds);
+    tcase_add_test(tc, routed_kinds_are_the_engine_kinds);
     tcase_add_test(tc, every_webhook_fails_closed_fast_and_excludes_system_namespaces);
     tcase_add_test(tc, validating_updates_only_when_spec_changes);
     tcase_add_test(tc, deployments_are_restricted_and_replicated);
