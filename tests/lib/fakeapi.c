@@ -947,15 +947,13 @@ static enum MHD_Result do_discovery(kvg_fakeapi *f, struct MHD_Connection *c,
                                   "find the requested resource");
         return respond_json(c, 200, g);
     }
-    if (!find_res(f, rt->segs[1], rt->segs[2], NULL)) {
-        bool any = false;
-        for (size_t i = 0; i < f->res.n; i++)
-            any |= strcmp(f->res.v[i].group, rt->segs[1]) == 0 &&
-                   strcmp(f->res.v[i].version, rt->segs[2]) == 0;
-        if (!any)
-            return respond_status(c, 404, "NotFound", "the server could not "
-                                  "find the requested resource");
-    }
+    bool any = false;
+    for (size_t i = 0; i < f->res.n; i++)
+        any |= strcmp(f->res.v[i].group, rt->segs[1]) == 0 &&
+               strcmp(f->res.v[i].version, rt->segs[2]) == 0;
+    if (!any)
+        return respond_status(c, 404, "NotFound", "the server could not "
+                              "find the requested resource");
     return respond_json(c, 200, resource_list(f, rt->segs[1], rt->segs[2]));
 }
 
