@@ -105,7 +105,7 @@ typedef struct event {
 } event;
 
 typedef struct fault {
-    char *method, *prefix, *retry_after, *body;
+    char *method, *prefix, *query, *retry_after, *body;
     int times, status;
 } fault;
 
@@ -376,17 +376,35 @@ int kvg_fakeapi_open_watches(kvg_fakeapi *f)
     return n;
 }
 
-void kvg_fakeapi_fail(kvg_fakeapi *f, const char *method,
-                      const char *path_prefix, int times, int status,
-                      const char *retry_after, const char *body)
+void kvg_fakeapi_fail_query(kvg_fakeapi *f, const char *method,
+                            const char *path_prefix, const char *query,
+                            int times, int status, const char *retry_after,
+                            const char *body)
 {
     fault ft = {.method = method ? xdup(method) : NULL,
                 .prefix = xdup(path_prefix),
+                .query = query ? xdup(query) : NULL,
                 .retry_after = retry_after ? xdup(retry_after) : NULL,
                 .body = body ? xdup(body) : NULL,
                 .times = times, .status = status};
     pthread_mutex_lock(&f->mu);
     PUSH(f->faults, ft);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void kvg_fakeapi_fail(kvg_fakeapi *f, const char *method,
+                      const char *path_prefix, int times, int status,
+                      const char *retry_after, const char *body)
+{
+    kvg_fakeapi_fail_query(f, method, path_prefix, NULL, times, status,
+                           retry_after, body);
+}
+
+void kvg_fakeapi_clear_faults(kvg_fakeapi *f)
+{
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->faults.n; i++)
+        f->faults.v[i].times = 0;
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -396,15 +414,22 @@ static bool log_match(const logent *l, const char *method, const char *prefix)
            strncmp(l->path, prefix, strlen(prefix)) == 0;
 }
 
-int kvg_fakeapi_count(kvg_fakeapi *f, const char *method,
-                      const char *path_prefix)
+int kvg_fakeapi_count_query(kvg_fakeapi *f, const char *method,
+                            const char *path_prefix, const char *query)
 {
     int n = 0;
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->log.n; i++)
-        n += log_match(&f->log.v[i], method, path_prefix);
+        n += log_match(&f->log.v[i], method, path_prefix) &&
+             (!query || strstr(f->log.v[i].query, query));
     pthread_mutex_unlock(&f->mu);
     return n;
+}
+
+int kvg_fakeapi_count(kvg_fakeapi *f, const char *method,
+                      const char *path_prefix)
+{
+    return kvg_fakeapi_count_query(f, method, path_prefix, NULL);
 }
 
 char *kvg_fakeapi_last(kvg_fakeapi *f, const char *method,
@@ -514,12 +539,14 @@ static void log_request(kvg_fakeapi *f, struct MHD_Connection *c,
 }
 
 /* Caller holds the lock. */
-static fault *take_fault(kvg_fakeapi *f, const char *method, const char *url)
+static fault *take_fault(kvg_fakeapi *f, const char *method, const char *url,
+                         const char *query)
 {
     for (size_t i = 0; i < f->faults.n; i++) {
         fault *ft = &f->faults.v[i];
         if (ft->times > 0 && (!ft->method || strcmp(ft->method, method) == 0) &&
-            strncmp(url, ft->prefix, strlen(ft->prefix)) == 0) {
+            strncmp(url, ft->prefix, strlen(ft->prefix)) == 0 &&
+            (!ft->query || strstr(query, ft->query))) {
             ft->times--;
             return ft;
         }
@@ -1035,7 +1062,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     pthread_mutex_lock(&f->mu);
     log_request(f, c, method, url, cn);
     enum MHD_Result ret;
-    fault *ft = take_fault(f, method, url);
+    fault *ft = take_fault(f, method, url, f->log.v[f->log.n - 1].query);
     if (ft) {
         char msg[64];
         snprintf(msg, sizeof msg, "injected fault %d", ft->status);
@@ -1122,6 +1149,7 @@ void kvg_fakeapi_stop(kvg_fakeapi *f)
         fault *ft = &f->faults.v[i];
         free(ft->method);
         free(ft->prefix);
+        free(ft->query);
         free(ft->retry_after);
         free(ft->body);
     }

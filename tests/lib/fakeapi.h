@@ -61,9 +61,20 @@ void kvg_fakeapi_fail(kvg_fakeapi *f, const char *method,
                       const char *path_prefix, int times, int status,
                       const char *retry_after, const char *body);
 
+/* Same, only for requests whose query contains `query`. */
+void kvg_fakeapi_fail_query(kvg_fakeapi *f, const char *method,
+                            const char *path_prefix, const char *query,
+                            int times, int status, const char *retry_after,
+                            const char *body);
+/* Forget every pending fault. */
+void kvg_fakeapi_clear_faults(kvg_fakeapi *f);
+
 /* Requests seen so far with method (NULL: any) and path prefix. */
 int kvg_fakeapi_count(kvg_fakeapi *f, const char *method,
                       const char *path_prefix);
+
+int kvg_fakeapi_count_query(kvg_fakeapi *f, const char *method,
+                            const char *path_prefix, const char *query);
 
 typedef enum kvg_fakeapi_field {
     KVG_FAKE_QUERY,   /* "k=v&k=v" (unescaped values) */

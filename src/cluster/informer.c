@@ -1,0 +1,549 @@
+/* List+watch informers: one thread per kind fills the store (informer.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kvguard/informer.h"
+#include "kvguard/json.h"
+#include "kvguard/log.h"
+#include "kvguard/metrics.h"
+
+#define M_OBJECTS "kvguard_cache_objects"
+#define M_SYNC "kvguard_cache_last_sync_seconds"
+
+typedef struct kinformer {
+    struct kvg_informers *inf;
+    kvg_kind kind;
+    const kvg_kind_info *ki;
+    pthread_t thread;
+    bool started;
+    kvg_kube_resource res;
+    bool discovered;
+    char rv[128];       /* last resourceVersion seen */
+    char labels[160];   /* log fields: "kind":"..." */
+    char mlabels[160];  /* metric labels: kind="..." */
+    int failures;       /* consecutive, for the backoff */
+    uint64_t rand;
+    /* relist scratch */
+    json_object **items;
+    size_t n_items, cap_items;
+} kinformer;
+
+struct kvg_informers {
+    kvg_kube_client *client;
+    bool owns_client;
+    kvg_store *store;
+    kvg_informers_opts o;
+    atomic_bool stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* wakes sleepers on stop */
+    kinformer *k;
+    size_t n;
+};
+
+void kvg_informers_opts_init(kvg_informers_opts *o)
+{
+    *o = (kvg_informers_opts){
+        .watch_timeout_min_s = 300, .watch_timeout_max_s = 600,
+        .page_limit = 500, .backoff_base_ms = 500, .backoff_max_ms = 30000,
+        .absent_recheck_s = 60, .stop_deadline_ms = 5000,
+    };
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static uint64_t next_rand(kinformer *k)
+{
+    k->rand ^= k->rand << 13;
+    k->rand ^= k->rand >> 7;
+    k->rand ^= k->rand << 17;
+    return k->rand;
+}
+
+static bool stopping(const kvg_informers *inf)
+{
+    return atomic_load(&inf->stop);
+}
+
+/* Sleep ms unless stopped first; false when stopping. */
+static bool pause_ms(kvg_informers *inf, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&inf->mu);
+    while (!stopping(inf) &&
+           pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&inf->mu);
+    return !stopping(inf);
+}
+
+/* Exponential backoff with jitter after a failure. */
+static bool back_off(kinformer *k)
+{
+    const kvg_informers_opts *o = &k->inf->o;
+    long d = o->backoff_base_ms;
+    for (int i = 0; i < k->failures && d < o->backoff_max_ms; i++)
+        d *= 2;
+    if (d > o->backoff_max_ms)
+        d = o->backoff_max_ms;
+    if (k->failures < 30)
+        k->failures++;
+    long half = d / 2;
+    return pause_ms(k->inf, half + (long)(next_rand(k) % (uint64_t)(half + 1)));
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void publish(kinformer *k)
+{
+    const kvg_view *v = kvg_store_view(k->inf->store);
+    kvg_view_begin(v);
+    size_t n = kvg_view_count(v, k->kind);
+    kvg_view_end(v);
+    kvg_metrics_set(M_OBJECTS, k->mlabels, (double)n);
+    kvg_metrics_set(M_SYNC, k->mlabels, wall_now());
+}
+
+static void set_rv(kinformer *k, const json_object *obj)
+{
+    const char *rv = kvg_json_str(obj, "metadata", "resourceVersion", NULL);
+    if (rv && *rv && strlen(rv) < sizeof k->rv)
+        snprintf(k->rv, sizeof k->rv, "%s", rv);
+}
+
+static const kvg_kube_call *call_of(kinformer *k, kvg_kube_call *c)
+{
+    *c = (kvg_kube_call){.cancel = &k->inf->stop};
+    return c;
+}
+
+/* What the informer lists for a kind. Pods: only those that can still use a
+ * claim; a pod that turns Succeeded/Failed arrives as DELETED. */
+static void list_filter(const kinformer *k, const char **field)
+{
+    *field = k->kind == KVG_KIND_POD
+                 ? "status.phase!=Succeeded,status.phase!=Failed" : NULL;
+}
+
+/* ---- discovery ---------------------------------------------------------------- */
+
+typedef enum step { STEP_OK, STEP_ABSENT, STEP_FAILED } step;
+
+static step discover(kinformer *k)
+{
+    bool served = false;
+    kvg_diag d;
+    kvg_err e = kvg_kube_discover(k->inf->client, k->kind, &served, &k->res,
+                                  NULL, &d);
+    if (e != KVG_OK) {
+        kvg_logf_kv(KVG_LOG_WARN, "informer.discovery", k->labels,
+                    "discovery of %s failed: %s", k->ki->name, d.msg);
+        return STEP_FAILED;
+    }
+    if (!served) {
+        const kvg_view *v = kvg_store_view(k->inf->store);
+        kvg_view_begin(v);
+        kvg_kind_state st = kvg_view_state(v, k->kind);
+        kvg_view_end(v);
+        if (st != KVG_KIND_ABSENT) {
+            kvg_logf_kv(KVG_LOG_INFO, "informer.absent", k->labels,
+                        "%s (%s) is not served: its facts are unknown",
+                        k->ki->name, k->ki->group);
+            kvg_store_replace(k->inf->store, k->kind, NULL, 0);
+            kvg_store_set_state(k->inf->store, k->kind, KVG_KIND_ABSENT);
+            publish(k);
+        }
+        return STEP_ABSENT;
+    }
+    k->discovered = true;
+    return STEP_OK;
+}
+
+/* ---- relist -------------------------------------------------------------------- */
+
+static void drop_items(kinformer *k)
+{
+    for (size_t i = 0; i < k->n_items; i++)
+        json_object_put(k->items[i]);
+    free(k->items);
+    k->items = NULL;
+    k->n_items = k->cap_items = 0;
+}
+
+/* Prune each item as it arrives: a 10,000-pod relist never holds 10,000
+ * unpruned pods. */
+static kvg_err collect(json_object *item, void *ud)
+{
+    kinformer *k = ud;
+    if (k->n_items == k->cap_items) {
+        size_t cap = k->cap_items ? k->cap_items * 2 : 256;
+        json_object **p = realloc(k->items, cap * sizeof *p);
+        if (!p) {
+            json_object_put(item);
+            return KVG_ENOMEM;
+        }
+        k->items = p;
+        k->cap_items = cap;
+    }
+    kvg_prune_object(k->kind, item);
+    k->items[k->n_items++] = item;
+    return KVG_OK;
+}
+
+static kvg_err relist(kinformer *k)
+{
+    kvg_kube_list_opts lo = {.limit = k->inf->o.page_limit};
+    kvg_kube_call call;
+    kvg_diag d;
+    char *rv = NULL;
+    list_filter(k, &lo.field_selector);
+    kvg_err e = kvg_kube_list_each(k->inf->client, &k->res, NULL, &lo, collect,
+                                   k, &rv, call_of(k, &call), &d);
+    if (e != KVG_OK) {
+        drop_items(k);
+        if (e != KVG_ECANCELED)
+            kvg_logf_kv(KVG_LOG_WARN, "informer.list", k->labels,
+                        "list of %s failed: %s", k->ki->name, d.msg);
+        return e;
+    }
+    size_t n = k->n_items;
+    /* the store takes the objects, the array stays ours */
+    e = kvg_store_replace(k->inf->store, k->kind, k->items, n);
+    k->n_items = 0;
+    drop_items(k);
+    if (e == KVG_OK) {
+        snprintf(k->rv, sizeof k->rv, "%s", rv ? rv : "");
+        kvg_store_set_resource_version(k->inf->store, k->kind, k->rv);
+        kvg_store_set_state(k->inf->store, k->kind, KVG_KIND_SYNCED);
+        publish(k);
+        kvg_logf_kv(KVG_LOG_INFO, "informer.synced", k->labels,
+                    "listed %zu %s at resourceVersion %s", n, k->ki->name,
+                    k->rv);
+    }
+    free(rv);
+    return e;
+}
+
+/* ---- watch --------------------------------------------------------------------- */
+
+typedef struct wstate {
+    kinformer *k;
+    unsigned long events;
+} wstate;
+
+static kvg_err on_event(kvg_watch_event *ev, void *ud)
+{
+    wstate *ws = ud;
+    kinformer *k = ws->k;
+    kvg_store *s = k->inf->store;
+    json_object *obj = ev->object;
+    ws->events++;
+    set_rv(k, obj);
+    switch (ev->type) {
+    case KVG_WATCH_ADDED:
+    case KVG_WATCH_MODIFIED:
+        if (kvg_store_put(s, k->kind, obj) != KVG_OK)
+            kvg_logf_kv(KVG_LOG_WARN, "informer.event", k->labels,
+                        "%s event without a usable name ignored",
+                        k->ki->name);
+        break;
+    case KVG_WATCH_DELETED: {
+        const char *ns = kvg_json_str(obj, "metadata", "namespace", NULL);
+        const char *name = kvg_json_str(obj, "metadata", "name", NULL);
+        if (name)
+            kvg_store_delete(s, k->kind, k->ki->namespaced ? ns : NULL, name);
+        json_object_put(obj);
+        break;
+    }
+    case KVG_WATCH_BOOKMARK:
+        json_object_put(obj);
+        break;
+    }
+    kvg_store_set_resource_version(s, k->kind, k->rv);
+    publish(k);
+    return KVG_OK;
+}
+
+/* Watch until it must relist (KVG_EGONE), rediscover (KVG_ENOTFOUND) or
+ * stop (KVG_ECANCELED); other endings resume from the last version. */
+static kvg_err watch_loop(kinformer *k)
+{
+    const kvg_informers_opts *o = &k->inf->o;
+    while (!stopping(k->inf)) {
+        kvg_kube_watch_opts wo = {.resource_version = k->rv};
+        long span = o->watch_timeout_max_s - o->watch_timeout_min_s;
+        wo.timeout_s = o->watch_timeout_min_s +
+                       (span > 0 ? (long)(next_rand(k) % (uint64_t)span) : 0);
+        list_filter(k, &wo.field_selector);
+        wstate ws = {.k = k};
+        kvg_kube_call call;
+        kvg_diag d;
+        double t0 = mono_now();
+        kvg_err e = kvg_kube_watch(k->inf->client, &k->res, NULL, &wo, on_event,
+                                   &ws, call_of(k, &call), &d);
+        bool lasted = mono_now() - t0 >= 1.0;
+        if (e == KVG_EGONE) {
+            kvg_logf_kv(KVG_LOG_INFO, "informer.expired", k->labels,
+                        "%s: resourceVersion %s expired, relisting",
+                        k->ki->name, k->rv);
+            return e;
+        }
+        if (e == KVG_ECANCELED || e == KVG_ENOTFOUND)
+            return e;
+        if (ws.events > 0 || (e == KVG_OK && lasted))
+            k->failures = 0;
+        if (e == KVG_OK && (ws.events > 0 || lasted))
+            continue; /* the server's timeout or a restart: resume at once */
+        if (e != KVG_OK)
+            kvg_logf_kv(KVG_LOG_WARN, "informer.watch", k->labels,
+                        "watch of %s ended: %s; resuming from %s",
+                        k->ki->name, d.msg, k->rv);
+        /* an empty or failed watch must not turn into a tight loop */
+        if (!back_off(k))
+            return KVG_ECANCELED;
+    }
+    return KVG_ECANCELED;
+}
+
+/* ---- the thread -------------------------------------------------------------- */
+
+static void *run(void *arg)
+{
+    kinformer *k = arg;
+    kvg_informers *inf = k->inf;
+    while (!stopping(inf)) {
+        if (!k->discovered) {
+            step s = discover(k);
+            if (s == STEP_ABSENT) {
+                k->failures = 0;
+                pause_ms(inf, inf->o.absent_recheck_s * 1000L);
+                continue;
+            }
+            if (s == STEP_FAILED) {
+                back_off(k);
+                continue;
+            }
+        }
+        kvg_err e = relist(k);
+        if (e == KVG_ECANCELED)
+            break;
+        if (e == KVG_ENOTFOUND) { /* the CRD went away */
+            k->discovered = false;
+            continue;
+        }
+        if (e == KVG_EGONE) /* continue token expired mid-list */
+            continue;
+        if (e != KVG_OK) {
+            back_off(k);
+            continue;
+        }
+        k->failures = 0;
+        e = watch_loop(k);
+        if (e == KVG_ENOTFOUND)
+            k->discovered = false;
+    }
+    drop_items(k);
+    return NULL;
+}
+
+/* ---- API --------------------------------------------------------------------- */
+
+static void register_metrics(void)
+{
+    kvg_metrics_register(M_OBJECTS, KVG_METRIC_GAUGE,
+                         "Objects in the cluster view cache, by kind.", NULL, 0);
+    kvg_metrics_register(M_SYNC, KVG_METRIC_GAUGE,
+                         "Unix time of the last successful list or watch event "
+                         "of the cache, by kind.", NULL, 0);
+}
+
+static void free_informers(kvg_informers *inf)
+{
+    if (inf->owns_client)
+        kvg_kube_client_free(inf->client);
+    pthread_mutex_destroy(&inf->mu);
+    pthread_cond_destroy(&inf->cv);
+    free(inf->k);
+    free(inf);
+}
+
+static kvg_err start_threads(kvg_informers *inf, kvg_diag *d)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    /* 16 mostly idle threads: no need for 8 MiB of stack each */
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    for (size_t i = 0; i < inf->n; i++) {
+        if (pthread_create(&inf->k[i].thread, &attr, run, &inf->k[i]) != 0) {
+            pthread_attr_destroy(&attr);
+            return kvg_diag_set(d, KVG_ENOMEM, "informers: cannot start a "
+                                "thread for %s", inf->k[i].ki->name);
+        }
+        inf->k[i].started = true;
+    }
+    pthread_attr_destroy(&attr);
+    return KVG_OK;
+}
+
+kvg_err kvg_informers_start_opts(kvg_kube_client *client, kvg_store *store,
+                                 const kvg_kind *kinds, size_t n,
+                                 const kvg_informers_opts *o,
+                                 kvg_informers **out, kvg_diag *d)
+{
+    if (!client || !store || !out || (n && !kinds))
+        return kvg_diag_set(d, KVG_EINVAL, "informers: missing argument");
+    kvg_informers *inf = calloc(1, sizeof *inf);
+    if (!inf || !(inf->k = calloc(n ? n : 1, sizeof *inf->k))) {
+        free(inf);
+        return KVG_ENOMEM;
+    }
+    inf->client = client;
+    inf->store = store;
+    inf->n = n;
+    if (o)
+        inf->o = *o;
+    else
+        kvg_informers_opts_init(&inf->o);
+    atomic_init(&inf->stop, false);
+    pthread_mutex_init(&inf->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&inf->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    register_metrics();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    for (size_t i = 0; i < n; i++) {
+        kinformer *k = &inf->k[i];
+        k->inf = inf;
+        k->kind = kinds[i];
+        k->ki = kvg_kind_info_get(kinds[i]);
+        if (!k->ki) {
+            free_informers(inf);
+            return kvg_diag_set(d, KVG_EINVAL, "informers: unknown kind %d",
+                                (int)kinds[i]);
+        }
+        snprintf(k->labels, sizeof k->labels, "\"kind\":\"%s\"", k->ki->name);
+        snprintf(k->mlabels, sizeof k->mlabels, "kind=\"%s\"", k->ki->name);
+        k->rand = ((uint64_t)ts.tv_nsec << 16) ^ (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+        k->rand |= 1;
+    }
+    kvg_err e = start_threads(inf, d);
+    if (e != KVG_OK) {
+        kvg_informers_stop(inf);
+        return e;
+    }
+    *out = inf;
+    return KVG_OK;
+}
+
+kvg_err kvg_informers_start(kvg_kube_client *client, kvg_store *store,
+                            const kvg_kind *kinds, size_t n,
+                            kvg_informers **out, kvg_diag *d)
+{
+    return kvg_informers_start_opts(client, store, kinds, n, NULL, out, d);
+}
+
+kvg_err kvg_informers_stop(kvg_informers *inf)
+{
+    if (!inf)
+        return KVG_OK;
+    pthread_mutex_lock(&inf->mu);
+    atomic_store(&inf->stop, true);
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += inf->o.stop_deadline_ms / 1000;
+    dl.tv_nsec += (inf->o.stop_deadline_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    bool all = true;
+    for (size_t i = 0; i < inf->n; i++) {
+        if (!inf->k[i].started)
+            continue;
+        if (pthread_timedjoin_np(inf->k[i].thread, NULL, &dl) != 0) {
+            all = false;
+            kvg_logf(KVG_LOG_ERROR, "informer.stop",
+                     "informer of %s did not stop in time",
+                     inf->k[i].ki->name);
+        }
+    }
+    if (!all)
+        return KVG_ETIMEOUT;
+    free_informers(inf);
+    return KVG_OK;
+}
+
+bool kvg_informers_synced(const kvg_informers *inf)
+{
+    if (!inf)
+        return true;
+    const kvg_view *v = kvg_store_view(inf->store);
+    bool ok = true;
+    kvg_view_begin(v);
+    for (size_t i = 0; i < inf->n && ok; i++)
+        ok = kvg_view_state(v, inf->k[i].kind) != KVG_KIND_UNSYNCED;
+    kvg_view_end(v);
+    return ok;
+}
+
+kvg_err kvg_informers_wait_synced(const kvg_informers *inf, long timeout_ms,
+                                  kvg_diag *d)
+{
+    for (long waited = 0; !kvg_informers_synced(inf); waited += 50) {
+        if (waited >= timeout_ms) {
+            char names[512] = "";
+            const kvg_view *v = kvg_store_view(inf->store);
+            kvg_view_begin(v);
+            for (size_t i = 0; i < inf->n; i++)
+                if (kvg_view_state(v, inf->k[i].kind) == KVG_KIND_UNSYNCED) {
+                    size_t l = strlen(names);
+                    snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "",
+                             inf->k[i].ki->name);
+                }
+            kvg_view_end(v);
+            return kvg_diag_set(d, KVG_ETIMEOUT, "cluster view not synced "
+                                "after %ld ms: %s", timeout_ms, names);
+        }
+        struct timespec ts = {.tv_nsec = 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return KVG_OK;
+}
+
+kvg_kube_client *kvg_informers_client(const kvg_informers *inf)
+{
+    return inf ? inf->client : NULL;
+}
+
+void kvg_informers_own_client(kvg_informers *inf)
+{
+    inf->owns_client = true;
+}
