@@ -351,6 +351,14 @@ static kvg_err set_rules(cctx *c, json_object *v, kvg_config *cfg)
         kvg_action act;
         if (kvg_rule_find(k, &id))
             return cerr(c, "unknown rule");
+        /* Plain `off` is the boolean false for YAML 1.1 readers (ours
+         * follows Kubernetes'): it can only mean the action off. */
+        if (a && json_object_is_type(a, json_type_boolean) &&
+            !json_object_get_boolean(a)) {
+            cfg->policy.actions[id] = KVG_ACTION_OFF;
+            leave(c, m);
+            continue;
+        }
         if (!a || !json_object_is_type(a, json_type_string))
             return cerr(c, "must be enforce, warn, audit or off (got %s)",
                         a ? tname(a) : "null");
