@@ -158,6 +158,73 @@ static const char full_v1[] =
     "\"object\":{\"metadata\":{\"name\":\"snap-1\"}},"
     "\"oldObject\":{\"metadata\":{\"name\":\"snap-0\"}}}}";
 
+/* Every member of a full review, replaced by every JSON type in turn: the
+ * decoder either accepts it or says what is wrong; whatever it accepts can be
+ * encoded and audited. Runs under ASan in CI. */
+static void each_member(json_object *root, json_object *o, int *n);
+
+static void try_variant(json_object *root, int *n)
+{
+    const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    kvg_review rv;
+    kvg_diag d = {{0}};
+    kvg_err e = kvg_review_decode(text, strlen(text), &rv, &d);
+    (*n)++;
+    if (e) {
+        ck_assert_int_eq(e, KVG_EPARSE);
+        ck_assert_msg(d.msg[0], "error without a message for %s", text);
+        return;
+    }
+    kvg_decision dec;
+    kvg_buf b;
+    kvg_decision_init(&dec);
+    kvg_buf_init(&b, 0);
+    ck_assert_int_eq(kvg_review_encode(&rv, &dec, &b), KVG_OK);
+    ck_assert_int_eq(kvg_audit_format(&rv, &dec, false, 0.001, &b), KVG_OK);
+    kvg_buf_free(&b);
+    kvg_decision_free(&dec);
+    kvg_review_free(&rv);
+}
+
+static void each_member(json_object *root, json_object *o, int *n)
+{
+    static const char *const values[] = {"null", "1", "1.5", "true", "\"s\"",
+                                         "\"\"", "[]", "[1]", "{}"};
+    char *keys[64];
+    size_t nk = 0;
+    if (!json_object_is_type(o, json_type_object))
+        return;
+    /* keys first: the object changes under the loop below */
+    json_object_object_foreach(o, key, val) {
+        (void)val;
+        if (nk < 64)
+            keys[nk++] = strdup(key);
+    }
+    for (size_t k = 0; k < nk; k++) {
+        json_object *saved = json_object_get(json_object_object_get(o, keys[k]));
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+            json_object_object_add(o, keys[k], json_tokener_parse(values[i]));
+            try_variant(root, n);
+        }
+        json_object_object_del(o, keys[k]);
+        try_variant(root, n);
+        json_object_object_add(o, keys[k], saved);
+        each_member(root, saved, n);
+        free(keys[k]);
+    }
+}
+
+START_TEST(decode_wrong_types_everywhere)
+{
+    json_object *root = json_tokener_parse(full_v1);
+    int n = 0;
+    ck_assert_ptr_nonnull(root);
+    each_member(root, root, &n);
+    ck_assert_int_gt(n, 200);
+    json_object_put(root);
+}
+END_TEST
+
 START_TEST(decode_full_v1)
 {
     kvg_review rv;
@@ -699,6 +766,7 @@ Suite *codec_suite(void)
     tcase_add_loop_test(t, decode_any_bad, 0,
                         (int)(sizeof any_bad / sizeof any_bad[0]));
     tcase_add_test(t, decode_full_v1);
+    tcase_add_test(t, decode_wrong_types_everywhere);
     tcase_add_test(t, decode_yaml);
     tcase_add_test(t, decode_deep);
     tcase_add_test(t, decode_huge);
