@@ -180,13 +180,8 @@ static kvg_err decode_envelope(json_object *root, kvg_review *out, kvg_diag *d)
     json_object *req = NULL;
     kvg_err e;
     if (!json_object_is_type(root, json_type_object))
-        return kvg_diag_set(d, KVG_EPARSE,
-                            "not an AdmissionReview: the document is %s %s, "
-                            "not an object",
-                            json_object_is_type(root, json_type_array) ||
-                                    json_object_is_type(root, json_type_object)
-                                ? "an" : "a",
-                            type_name(root));
+        return kvg_diag_set(d, KVG_EPARSE, "not an AdmissionReview: the top "
+                            "level must be an object (got %s)", type_name(root));
     if ((e = opt_str(root, "", "apiVersion", NULL, &api, d)) ||
         (e = opt_str(root, "", "kind", NULL, &kind, d)))
         return e;

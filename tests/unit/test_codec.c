@@ -32,7 +32,7 @@ static const bad_case bad_cases[] = {
     {"{", "not JSON"},
     {"{\"a\":1} x", "not JSON: line 1 column 9"},
     {"{\n\"a\": tru}", "not JSON: line 2"},
-    {"[]", "not an AdmissionReview: the document is an array, not an object"},
+    {"[]", "not an AdmissionReview: the top level must be an object (got array)"},
     {"\"x\"", "not an AdmissionReview"},
     {"{\"kind\":\"AdmissionReview\"}", "apiVersion is missing"},
     {"{\"apiVersion\":5,\"kind\":\"AdmissionReview\"}",
