@@ -162,7 +162,8 @@ static int review_with_view(const kvg_config *cfg, const review_args *a)
         goto out;
     }
     if (kvg_files_load(dir, &store, &d)) {
-        fprintf(stderr, "kvguard review: cluster state %s: %s\n", dir, d.msg);
+        /* the backend's message names the directory and file already */
+        fprintf(stderr, "kvguard review: %s\n", d.msg);
         goto out;
     }
     rc = decide(cfg, kvg_store_view(store), a, &json);

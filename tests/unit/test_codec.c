@@ -438,6 +438,7 @@ START_TEST(encode_causes)
     kvg_review rv = review_of(REVIEW(BASE_REQ));
     kvg_decision dec;
     kvg_decision_init(&dec);
+    dec.allowed = false;
     dec.code = 422;
     dec.reason = strdup("Invalid");
     dec.message = strdup("spec.source.apiGroup: Required value");
@@ -647,6 +648,9 @@ static void env_init(admit_env *e)
     memset(e, 0, sizeof *e);
     kvg_policy_config_init(&e->cfg);
     ck_assert_int_eq(kvg_store_new(&e->store), KVG_OK);
+    /* an empty but synced cluster, as the files backend gives */
+    for (int k = 0; k < KVG_KIND_COUNT; k++)
+        kvg_store_set_state(e->store, (kvg_kind)k, KVG_KIND_SYNCED);
     kvg_buf_init(&e->out, 0);
 }
 
