@@ -28,17 +28,23 @@ READY_TIMEOUT=${KVG_E2E_READY_TIMEOUT:-120}
 log() { echo "cluster.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# A TCP port nobody listens on (checked in /proc, no extra tools needed).
-# The remaining race with other programs is accepted: start fails loudly.
+# free_port VAR: set VAR to a TCP port nobody uses (checked in /proc, no
+# extra tools), below the kernel's ephemeral range so that no outgoing
+# connection takes it meanwhile. Ports handed out earlier by this shell are
+# skipped. The remaining race with other programs is accepted: start fails loudly.
+USED_PORTS=" "
 free_port() {
-  local p hex i
-  for i in $(seq 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  local p hex lo
+  lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$lo" -gt 11000 ] || lo=32768
+  for _ in $(seq 500); do
+    p=$(( 10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000) ))
+    case $USED_PORTS in *" $p "*) continue ;; esac
     hex=$(printf ':%04X ' "$p")
     if ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '{print $2" "}' | grep -q "$hex"; then
-      case " ${USED_PORTS:-} " in *" $p "*) continue ;; esac
-      USED_PORTS="${USED_PORTS:-} $p"
-      echo "$p"; return 0
+      USED_PORTS+="$p "
+      printf -v "$1" '%s' "$p"
+      return 0
     fi
   done
   die "no free TCP port found"
@@ -54,7 +60,7 @@ stop_pid() { # pidfile name
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
-      log "$name (pid $pid) ignored SIGTERM for 10s, sending SIGKILL"
+      log "$name (pid $pid) still running 10s after SIGTERM, sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
     log "stopped $name (pid $pid)"
@@ -127,8 +133,9 @@ write_kubeconfigs() {
 
 start_etcd() {
   mkdir -p "$WORK/etcd"
-  local peer; peer=$(free_port)
-  ETCD_PORT=$(free_port)
+  local peer
+  free_port peer
+  free_port ETCD_PORT
   # --unsafe-no-fsync: throw-away data, as envtest does; saves a lot of time.
   "$BIN_DIR/etcd" --name=e2e --data-dir="$WORK/etcd" \
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" \
@@ -231,7 +238,7 @@ cmd_start() {
 
   gen_pki
   start_etcd
-  API_PORT=$(free_port)
+  free_port API_PORT
   printf 'ETCD_PORT=%s\nAPI_PORT=%s\n' "$ETCD_PORT" "$API_PORT" > "$WORK/ports"
   apiserver_args > "$WORK/apiserver.args"
   write_kubeconfigs

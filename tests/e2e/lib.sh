@@ -96,15 +96,19 @@ set_status() {
 KVG_BIN=${KVG_BIN:-$REPO_DIR/build/kvguard}
 KVG_DIR=$KVG_E2E_WORK/kvguard
 
-# free_port: a TCP port nobody listens on.
+# free_port VAR: set VAR to a TCP port nobody uses, below the ephemeral range.
 free_port() {
-  local p hex
-  for _ in $(seq 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  local p hex lo
+  lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$lo" -gt 11000 ] || lo=32768
+  for _ in $(seq 500); do
+    p=$(( 10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000) ))
     hex=$(printf ':%04X ' "$p")
-    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '{print $2" "}' | grep -q "$hex" || { echo "$p"; return 0; }
+    if ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '{print $2" "}' | grep -q "$hex"; then
+      printf -v "$1" '%s' "$p"; return 0
+    fi
   done
-  return 1
+  fail "no free TCP port found"
 }
 
 # kvg_certs: serving cert for 127.0.0.1 from `kvguard certs`; the caBundle it
@@ -128,7 +132,7 @@ kvg_certs() {
 # kube backend (unprivileged "kvguard" user: RBAC must grant what it reads).
 kvg_start() {
   [ -n "${KVG_CERT:-}" ] || kvg_certs
-  : "${KVG_PORT:=$(free_port)}"
+  [ -n "${KVG_PORT:-}" ] || free_port KVG_PORT
   mkdir -p "$KVG_E2E_WORK/logs"
   "$KVG_BIN" serve --listen "127.0.0.1:$KVG_PORT" --tls-cert "$KVG_CERT" --tls-key "$KVG_KEY" \
     --kubeconfig "${KVG_KUBECONFIG:-$KVG_E2E_KVGUARD_KUBECONFIG}" "$@" \

@@ -54,7 +54,12 @@ abort() {
   finish 1
 }
 trap cleanup EXIT
-trap 'echo "e2e: interrupted" >&2; failed=$(( ${#scenarios[@]} - passed )); finish 130' INT TERM
+interrupted() {
+  echo "e2e: interrupted" >&2
+  failed=$(( ${#scenarios[@]} - passed ))
+  finish 130
+}
+trap interrupted INT TERM
 
 [ ${#scenarios[@]} -gt 0 ] || abort "no scenario matches: $*"
 
@@ -90,9 +95,12 @@ for s in "${scenarios[@]}"; do
   if [ $rc = 0 ]; then
     passed=$((passed + 1)); echo "PASS $name ($(( $(date +%s) - t0 ))s)"
   else
+    echo "FAIL $name (exit $rc, $(( $(date +%s) - t0 ))s; log: $LOGS/scenario-$name.log)"
+    # Ctrl-C reaches the scenario too, which exits 130: bash then skips its own
+    # INT trap (the child "handled" it), so stop here explicitly.
+    case $rc in 130|143) interrupted ;; esac
     failed=$((failed + 1))
     [ $rc = 124 ] && echo "e2e: $name timed out after ${TIMEOUT}s" >&2
-    echo "FAIL $name (exit $rc, $(( $(date +%s) - t0 ))s; log: $LOGS/scenario-$name.log)"
   fi
 done
 
