@@ -77,6 +77,23 @@ bool kvg_clone_mac_valid(const char *mac)
     return false;
 }
 
+/* A valid MAC in libvirt's form (lowercase, colons): KubeVirt accepts the
+ * dashed and dotted forms in a VM but hands the string on unchanged. */
+static void mac_canonical(const char *mac, char out[18])
+{
+    int k = 0;
+    for (const char *p = mac; *p && k < 12; p++) {
+        char c = *p;
+        if (c == ':' || c == '-' || c == '.')
+            continue;
+        out[k / 2 * 3 + k % 2] = (char)(c | ((c >= 'A' && c <= 'F') ? 0x20 : 0));
+        k++;
+    }
+    for (int i = 2; i < 17; i += 3)
+        out[i] = ':';
+    out[17] = '\0';
+}
+
 static bool valid_label_value(const char *v)
 {
     size_t n = strlen(v);
@@ -302,8 +319,11 @@ static kvg_err strip_identity(render *r, json_object *tspec)
             continue;
         const char *name = kvg_json_str(iface, "name", NULL);
         const char *mac = name ? kvg_json_str(r->spec, "newMacAddresses", name, NULL) : NULL;
-        if (mac && *mac)
-            json_object_object_add(iface, "macAddress", json_object_new_string(mac));
+        if (mac && *mac) {
+            char canon[18];
+            mac_canonical(mac, canon);
+            json_object_object_add(iface, "macAddress", json_object_new_string(canon));
+        }
         else
             json_object_object_del(iface, "macAddress");
     }
