@@ -61,7 +61,8 @@ static const char *str_or(const char *s, const char *def)
     return s && *s ? s : def;
 }
 
-/* Remember whether a recorded rule denied the request. */static void note_denial(clone_facts *f, kvg_action a, kvg_outcome o, bool strict)
+/* Remember whether a recorded rule denied the request. */
+static void note_denial(clone_facts *f, kvg_action a, kvg_outcome o, bool strict)
 {
     if (a == KVG_ACTION_ENFORCE &&
         (o == KVG_OUTCOME_FAIL || (strict && o == KVG_OUTCOME_UNKNOWN)))
