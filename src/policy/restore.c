@@ -339,9 +339,8 @@ static void identity(kvg_ctx *c, restore_facts *f)
     uid = kvg_json_str(f->vm, "metadata", "uid", NULL);
     if (f->vm && (!src_uid || !uid)) {
         kvg_ctx_rule(c, KVG_RULE_RESTORE_TARGET_IDENTITY, KVG_OUTCOME_UNKNOWN,
-                     "cannot verify that VM %s/%s is the source of "
-                     "VirtualMachineSnapshot %s (no %s)", f->ns, f->target,
-                     f->snap_name, !uid ? "VM uid" : "status.sourceUID");
+                     "cannot verify VM %s/%s is the snapshot's source (no %s)",
+                     f->ns, f->target, !uid ? "VM uid" : "sourceUID");
         return;
     }
     different = !f->vm || strcmp(uid, src_uid);
@@ -413,9 +412,8 @@ static void restorable(kvg_ctx *c, restore_facts *f)
     }
     if (!f->content) {
         kvg_ctx_rule(c, KVG_RULE_RESTORE_STORAGE_RESTORABLE, KVG_OUTCOME_UNKNOWN,
-                     "VirtualMachineSnapshotContent %s/%s is not in the cluster "
-                     "view: cannot check that its volumes can be restored",
-                     f->ns, f->content_name ? f->content_name : "?");
+                     "content %s not found: restorability not checked",
+                     f->content_name ? f->content_name : "?");
         return;
     }
     arr = kvg_json_array(f->content, "spec", "volumeBackups", NULL);
@@ -447,14 +445,16 @@ static void restorable(kvg_ctx *c, restore_facts *f)
         return;
     }
     if (have_unknown) {
-        kvg_ctx_rule(c, KVG_RULE_RESTORE_STORAGE_RESTORABLE, KVG_OUTCOME_UNKNOWN,
-                     "cannot tell if volume %s (StorageClass %s, provisioner %s) "
-                     "can be restored from a snapshot: %s",
-                     first_unknown.volume ? first_unknown.volume : "?",
-                     first_unknown.sc ? first_unknown.sc : "(none)",
-                     first_unknown.prov ? first_unknown.prov : "(unknown)",
-                     first_unknown.sc_missing ? "StorageClass not in the cluster view"
-                                              : "provisioner not in the capability table");
+        if (first_unknown.sc_missing)
+            kvg_ctx_rule(c, KVG_RULE_RESTORE_STORAGE_RESTORABLE, KVG_OUTCOME_UNKNOWN,
+                         "volume %s: StorageClass %s not found, restore unchecked",
+                         first_unknown.volume ? first_unknown.volume : "?",
+                         first_unknown.sc ? first_unknown.sc : "(none)");
+        else
+            kvg_ctx_rule(c, KVG_RULE_RESTORE_STORAGE_RESTORABLE, KVG_OUTCOME_UNKNOWN,
+                         "volume %s: %s not in capability table, restore unchecked",
+                         first_unknown.volume ? first_unknown.volume : "?",
+                         first_unknown.prov ? first_unknown.prov : "(unknown)");
         return;
     }
     kvg_ctx_rule(c, KVG_RULE_RESTORE_STORAGE_RESTORABLE, KVG_OUTCOME_PASS,

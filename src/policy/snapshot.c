@@ -87,10 +87,14 @@ static void source_exists(kvg_ctx *c, snap_facts *f)
     if (!kvg_ctx_should_run(c, KVG_RULE_SNAPSHOT_SOURCE_EXISTS))
         return;
     if (!f->vm_name || !*f->vm_name) {
-        kvg_ctx_invalid(c, "spec.source.name", "missing name");
+        bool wrong = kvg_field_get(c->req->object, "spec.source.name", json_type_string,
+                                   NULL, NULL, 0) == KVG_FIELD_WRONG_TYPE;
+        kvg_ctx_cause(c, wrong ? "FieldValueInvalid" : "FieldValueRequired",
+                      "spec.source.name", wrong ? "must be a string" : "missing name");
         kvg_ctx_rule(c, KVG_RULE_SNAPSHOT_SOURCE_EXISTS, KVG_OUTCOME_FAIL,
-                     "VirtualMachineSnapshot %s: spec.source.name is empty; "
-                     "name the VirtualMachine to snapshot", f->self);
+                     "VirtualMachineSnapshot %s: spec.source.name %s; name the "
+                     "VirtualMachine to snapshot", f->self,
+                     wrong ? "must be a string" : "is empty");
         return;
     }
     if (!f->vm) {
@@ -195,9 +199,9 @@ static void volume_support(kvg_ctx *c, snap_facts *f)
     kvg_ctx_rule_strict(
         c, KVG_RULE_SNAPSHOT_VOLUME_SUPPORT,
         n_bad ? KVG_OUTCOME_FAIL : KVG_OUTCOME_UNKNOWN,
-        "VirtualMachineSnapshot %s would contain no data for volume %s of VM "
-        "%s/%s (%s %s, StorageClass %s, provisioner %s): %s; %s%s",
-        f->self, first->volume, f->ns, f->vm_name, first->type, first->claim,
+        "the snapshot would contain no data for volume %s of VM %s/%s (%s %s, "
+        "StorageClass %s, provisioner %s): %s; %s%s",
+        first->volume, f->ns, f->vm_name, first->type, first->claim,
         first->st.storage_class ? first->st.storage_class : "(none)",
         first->st.provisioner ? first->st.provisioner : "(unknown)",
         first->st.why, fix,
