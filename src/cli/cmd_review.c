@@ -2,12 +2,14 @@
  * the server, against a cluster view. Exit 0 allowed, 1 denied, 2 bad input. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "kvguard/admission.h"
 #include "kvguard/config.h"
+#include "kvguard/informer.h"
 #include "kvguard/json.h"
 #include "kvguard/log.h"
 
@@ -19,7 +21,8 @@ enum { EXIT_ALLOWED = 0, EXIT_DENIED = 1, EXIT_BAD = 2 };
 
 typedef struct review_args {
     bool mutate, explain, help;
-    const char *file; /* NULL or "-": stdin */
+    long sync_timeout_s; /* kube mode: wait this long for the informers */
+    const char *file;    /* NULL or "-": stdin */
 } review_args;
 
 static void usage(FILE *to)
@@ -34,7 +37,12 @@ static void usage(FILE *to)
             "validation\n"
             "  --explain         print why on stderr\n"
             "  --cluster-state D cluster view from manifests in D (default "
-            "%s)\n",
+            "%s)\n"
+            "  --kubeconfig F    cluster view from the API server (list+watch)\n"
+            "  --context C       kubeconfig context\n"
+            "  --sync-timeout S  kube: wait S seconds for the cache (default "
+            "30)\n"
+            "  --config F        kvguard.yaml (rule actions, exclusions, ...)\n",
             KVG_DEFAULT_STATE_DIR);
 }
 
@@ -48,6 +56,18 @@ static int parse_args(int argc, char **argv, review_args *a)
             a->explain = true;
         else if (!strcmp(s, "--help") || !strcmp(s, "-h"))
             a->help = true;
+        else if (!strncmp(s, "--sync-timeout", 14) &&
+                 (s[14] == '=' || s[14] == '\0')) {
+            const char *v = s[14] == '=' ? s + 15 : i + 1 < argc ? argv[++i] : "";
+            char *end;
+            a->sync_timeout_s = strtol(v, &end, 10);
+            if (!*v || *end || a->sync_timeout_s < 1 ||
+                a->sync_timeout_s > 3600) {
+                fprintf(stderr, "kvguard review: --sync-timeout needs "
+                                "1-3600 seconds (got '%s')\n", v);
+                return -1;
+            }
+        }
         else if (!strcmp(s, "--") && i + 1 < argc && !a->file)
             a->file = argv[++i];
         else if (s[0] == '-' && s[1] != '\0') {
@@ -146,12 +166,25 @@ static int decide(const kvg_config *cfg, const kvg_view *view,
     return rc;
 }
 
-static int review_with_view(const kvg_config *cfg, const review_args *a)
+/* Files: loaded at once. Kube: informers list every kind; the decision waits
+ * for them, as the server's /readyz does. */
+static kvg_err open_view(kvg_config *cfg, const review_args *a,
+                         kvg_store **store, kvg_informers **inf, kvg_diag *d)
 {
-    const char *dir = cfg->cluster_state_dir ? cfg->cluster_state_dir
-                                             : KVG_DEFAULT_STATE_DIR;
+    kvg_err e;
+    if (cfg->cluster_mode == KVG_CLUSTER_FILES && !cfg->cluster_state_dir &&
+        !(cfg->cluster_state_dir = strdup(KVG_DEFAULT_STATE_DIR)))
+        return KVG_ENOMEM;
+    if ((e = kvg_cluster_open(cfg, store, inf, d)) || !*inf)
+        return e;
+    return kvg_informers_wait_synced(*inf, a->sync_timeout_s * 1000, d);
+}
+
+static int review_with_view(kvg_config *cfg, const review_args *a)
+{
     const char *name = a->file && strcmp(a->file, "-") ? a->file : "<stdin>";
     kvg_store *store = NULL;
+    kvg_informers *inf = NULL;
     kvg_buf in, json;
     kvg_diag d = {{0}};
     int rc = EXIT_BAD;
@@ -161,14 +194,15 @@ static int review_with_view(const kvg_config *cfg, const review_args *a)
         fprintf(stderr, "kvguard review: %s\n", d.msg);
         goto out;
     }
-    if (kvg_files_load(dir, &store, &d)) {
-        /* the backend's message names the directory and file already */
-        fprintf(stderr, "kvguard review: %s\n", d.msg);
+    if (open_view(cfg, a, &store, &inf, &d)) {
+        /* the backend's message names the directory, file or API server */
+        fprintf(stderr, "kvguard review: %s\n", d.msg[0] ? d.msg : "out of memory");
         goto out;
     }
     rc = decide(cfg, kvg_store_view(store), a, &json);
 out:
-    kvg_store_free(store);
+    if (store)
+        kvg_cluster_close(store, inf);
     kvg_buf_free(&in);
     kvg_buf_free(&json);
     return rc;
@@ -177,7 +211,7 @@ out:
 int kvg_cmd_review(int argc, char **argv)
 {
     kvg_config cfg;
-    review_args a = {0};
+    review_args a = {.sync_timeout_s = 30};
     kvg_diag d = {{0}};
     int rc = EXIT_BAD;
     if (kvg_config_init(&cfg)) {
@@ -198,11 +232,6 @@ int kvg_cmd_review(int argc, char **argv)
         goto out;
     }
     kvg_log_set_level(cfg.log_level);
-    if (cfg.cluster_mode == KVG_CLUSTER_KUBE) {
-        fprintf(stderr, "kvguard review: kube backend not available yet; use "
-                        "--cluster-state DIR\n");
-        goto out;
-    }
     rc = review_with_view(&cfg, &a);
 out:
     kvg_config_free(&cfg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fakeapi.h"
 #include "kvguard/json.h"
 #include "run.h"
 #include "testlib.h"
@@ -152,7 +153,9 @@ static const bad_case bad_cases[] = {
     {NULL, "/nonexistent/review.json", NULL, NULL, "/nonexistent/review.json"},
     {NULL, "--frobnicate", NULL, NULL, "unknown flag '--frobnicate'"},
     {NULL, "a.json", "b.json", NULL, "one input only"},
-    {NULL, "--kubeconfig", "/kc", NULL, "kube backend not available yet"},
+    {CM_REVIEW("admission.k8s.io/v1", "u"), "--kubeconfig", "/nonexistent/kc", NULL,
+     "kubeconfig /nonexistent/kc"},
+    {NULL, "--sync-timeout", "0", NULL, "--sync-timeout needs 1-3600 seconds"},
     {NULL, "--listen", NULL, NULL, "flag --listen needs a value"},
     {NULL, "--config", "/nonexistent/c.yaml", NULL, "/nonexistent/c.yaml"},
     {CM_REVIEW("admission.k8s.io/v1", "u"), "--cluster-state",
@@ -181,6 +184,49 @@ START_TEST(bad_config_names_line)
 }
 END_TEST
 
+/* --kubeconfig: the same decision from informers over a (fake) API server. */
+static char *write_kubeconfig(const kvg_fakeapi *fa)
+{
+    char text[8192];
+    kvg_kube_config kc;
+    kvg_buf ca;
+    kvg_fakeapi_config(fa, &kc);
+    kvg_buf_init(&ca, 0);
+    ck_assert_int_eq(kvg_base64_encode(kc.ca.data, kc.ca.len, &ca), KVG_OK);
+    snprintf(text, sizeof text,
+             "current-context: t\ncontexts: [{name: t, context: {cluster: f, "
+             "user: u}}]\nclusters: [{name: f, cluster: {server: '%s', "
+             "certificate-authority-data: %s}}]\nusers: [{name: u, user: "
+             "{token: abc}}]\n", kc.server, ca.data);
+    kvg_buf_free(&ca);
+    kvg_kube_config_free(&kc);
+    return file("kubeconfig", text);
+}
+
+START_TEST(kubeconfig_view)
+{
+    kvg_fakeapi *fa = kvg_fakeapi_start();
+    kvg_fakeapi_serve_kinds(fa);
+    char *kc = strdup(write_kubeconfig(fa));
+    ck_assert_int_eq(review(SNAP_MISSING_VM, "--kubeconfig", kc, "--log-level=error",
+                            NULL), 1);
+    json_object *o = stdout_json();
+    ck_assert_ptr_nonnull(strstr(kvg_json_str(o, "response", "status", "message",
+                                              NULL), "ghost-vm"));
+    json_object_put(o);
+    /* once the VM exists (stopped, no disks) the same snapshot is allowed */
+    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines",
+                    "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":"
+                    "\"VirtualMachine\",\"metadata\":{\"name\":\"ghost-vm\","
+                    "\"namespace\":\"ns\"},\"spec\":{\"runStrategy\":\"Halted\","
+                    "\"template\":{\"spec\":{\"domain\":{\"devices\":{}}}}}}");
+    ck_assert_msg(review(SNAP_MISSING_VM, "--kubeconfig", kc, "--log-level=error",
+                         NULL) == 0, "stdout: %s\nstderr: %s", r.out, r.err);
+    free(kc);
+    kvg_fakeapi_stop(fa);
+}
+END_TEST
+
 START_TEST(help)
 {
     ck_assert_int_eq(review(NULL, "--help", NULL, NULL, NULL), 0);
@@ -200,6 +246,7 @@ int main(void)
     tcase_add_loop_test(t, bad_input_exit_2, 0,
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(t, bad_config_names_line);
+    tcase_add_test(t, kubeconfig_view);
     tcase_add_test(t, help);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
