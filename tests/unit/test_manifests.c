@@ -812,6 +812,55 @@ START_TEST(cert_manager_overlay_injects_its_own_certificate)
 }
 END_TEST
 
+/* The value of the JSON patch op on `path` in the ha component's patch of
+ * `kind`, or NULL. */
+static json_object *ha_patch_value(json_object *patches, const char *kind,
+                                   const char *path, json_object **holder)
+{
+    for (size_t i = 0; i < len(patches); i++) {
+        json_object *p = at(patches, i);
+        const char *text = kvg_json_str(p, "patch", NULL);
+        if (!kvg_json_str_eq(kvg_json_path(p, "target", NULL), "kind", kind) || !text)
+            continue;
+        json_object *ops = json_object_new_array();
+        append_docs(ops, text, strlen(text), "ha patch");
+        for (size_t j = 0; j < len(at(ops, 0)); j++)
+            if (kvg_json_str_eq(at(at(ops, 0), j), "path", path)) {
+                *holder = ops;
+                return kvg_json_path(at(at(ops, 0), j), "value", NULL);
+            }
+        json_object_put(ops);
+    }
+    return NULL;
+}
+
+/* ha: 3 replicas on 3 nodes, and a PDB that still lets a drain proceed. */
+START_TEST(ha_component_spreads_and_still_allows_drains)
+{
+    json_object *k = load_one("manifests/components/ha/kustomization.yaml");
+    json_object *patches = kvg_json_array(k, "patches", NULL), *h1 = NULL,
+                *h2 = NULL, *h3 = NULL;
+    json_object *replicas = ha_patch_value(patches, "Deployment", "/spec/replicas", &h1);
+    json_object *min = ha_patch_value(patches, "PodDisruptionBudget",
+                                      "/spec/minAvailable", &h2);
+    json_object *tsc = ha_patch_value(patches, "Deployment",
+                                      "/spec/template/spec/topologySpreadConstraints", &h3);
+    ck_assert_ptr_nonnull(replicas);
+    ck_assert_ptr_nonnull(min);
+    ck_assert_int_eq(json_object_get_int(replicas), 3);
+    ck_assert_int_eq(json_object_get_int(min), 2);
+    bool hard = false;
+    for (size_t i = 0; i < len(tsc); i++)
+        hard |= kvg_json_str_eq(at(tsc, i), "topologyKey", "kubernetes.io/hostname") &&
+                kvg_json_str_eq(at(tsc, i), "whenUnsatisfiable", "DoNotSchedule");
+    ck_assert_msg(hard, "ha: replicas must be forced onto different nodes");
+    json_object_put(h1);
+    json_object_put(h2);
+    json_object_put(h3);
+    json_object_put(k);
+}
+END_TEST
+
 /* tools/gen-webhook-certs.sh with the kvguard binary just built: the patches
  * must set caBundle on every webhook of the base, to the CA that signed the
  * serving certificate; a second run keeps the previous CA for the rotation. */
@@ -936,6 +985,7 @@ int main(void)
     tcase_add_test(tc, webhook_can_only_read_the_kinds_it_looks_at);
     tcase_add_test(tc, reconciler_writes_only_what_it_must);
     tcase_add_test(tc, cert_manager_overlay_injects_its_own_certificate);
+    tcase_add_test(tc, ha_component_spreads_and_still_allows_drains);
     tcase_add_test(tc, generated_overlay_sets_the_ca_on_every_webhook);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
