@@ -252,7 +252,11 @@ static const bad_case bad_cases[] = {
      "t.yaml:1: key 'listen': must be a string like 0.0.0.0:8443 (got int)"},
     {"listen: \"8443\"\n", "t.yaml:1: key 'listen': '8443' is not ADDR:PORT"},
     {"listen: \"0.0.0.0:70000\"\n",
-     "t.yaml:1: key 'listen': '0.0.0.0:70000': port must be 1-65535"},
+     "t.yaml:1: key 'listen': '0.0.0.0:70000': port must be 0-65535"},
+    {"listen: \"1.2.3.4:-1\"\n",
+     "t.yaml:1: key 'listen': '1.2.3.4:-1': port must be 0-65535"},
+    {"listen: \"1.2.3.4:\"\n",
+     "t.yaml:1: key 'listen': '1.2.3.4:': port must be 0-65535"},
     {"listen: \"::1:8443\"\n",
      "t.yaml:1: key 'listen': '::1:8443': write an IPv6 address as [ADDR]:PORT"},
     {"tls: [1]\n", "t.yaml:1: key 'tls': must be a mapping (got array)"},
@@ -404,6 +408,16 @@ START_TEST(flags_all)
 }
 END_TEST
 
+/* Port 0 lets the kernel pick (tests of the server). */
+START_TEST(flags_listen_port_0)
+{
+    char *argv[] = ARGV("serve", "--listen=127.0.0.1:0");
+    int argc = NARGS(argv);
+    ck_assert_int_eq(kvg_config_from_args(&cfg, &argc, argv, NULL), KVG_OK);
+    ck_assert_str_eq(cfg.listen, "127.0.0.1:0");
+}
+END_TEST
+
 START_TEST(flags_kubeconfig)
 {
     char *argv[] = ARGV("review", "--kubeconfig=/kc", "-", "--", "--listen");
@@ -515,6 +529,7 @@ int main(void)
     t = tcase_create("flags");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, flags_all);
+    tcase_add_test(t, flags_listen_port_0);
     tcase_add_test(t, flags_kubeconfig);
     tcase_add_test(t, flags_override_config);
     tcase_add_test(t, flags_bad_config_file);
