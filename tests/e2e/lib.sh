@@ -95,6 +95,7 @@ set_status() {
 # Not used by any scenario until `kvguard serve` has its kube backend.
 KVG_BIN=${KVG_BIN:-$REPO_DIR/build/kvguard}
 KVG_DIR=$KVG_E2E_WORK/kvguard
+KVG_MANIFESTS=${KVG_MANIFESTS:-$REPO_DIR/manifests/base}
 
 # free_port VAR: set VAR to a TCP port nobody uses, below the ephemeral range.
 free_port() {
@@ -111,41 +112,71 @@ free_port() {
   fail "no free TCP port found"
 }
 
-# kvg_certs: serving cert for 127.0.0.1 from `kvguard certs`; the caBundle it
-# prints is kept in $KVG_DIR/cabundle.
+# kvg_certs: `kvguard certs` for 127.0.0.1 into $KVG_DIR/certs (ca.crt,
+# tls.crt, tls.key); the caBundle it prints on stdout goes to $KVG_DIR/cabundle.
 kvg_certs() {
   [ -x "$KVG_BIN" ] || fail "kvguard binary not found: $KVG_BIN (set KVG_BIN)"
-  mkdir -p "$KVG_DIR/certs"
-  "$KVG_BIN" certs --out "$KVG_DIR/certs" --dns localhost --ip 127.0.0.1 > "$KVG_DIR/certs.out" \
-    || fail "kvguard certs failed: $(cat "$KVG_DIR/certs.out")"
-  # the caBundle is the one base64 token of the output (tolerates a label before it)
-  tr -s ' \t' '\n\n' < "$KVG_DIR/certs.out" | grep -E '^[A-Za-z0-9+/]{200,}={0,2}$' | tail -n 1 \
-    > "$KVG_DIR/cabundle"
-  [ -s "$KVG_DIR/cabundle" ] || fail "no caBundle in the output of kvguard certs"
-  KVG_CERT=$(ls "$KVG_DIR"/certs/*.crt 2>/dev/null | grep -v -i ca | head -n 1)
-  KVG_KEY=$(ls "$KVG_DIR"/certs/*.key 2>/dev/null | grep -v -i ca | head -n 1)
-  [ -n "$KVG_CERT" ] && [ -n "$KVG_KEY" ] || fail "kvguard certs wrote no serving cert/key in $KVG_DIR/certs"
-  ok "kvguard certs: serving cert $KVG_CERT, caBundle of $(wc -c < "$KVG_DIR/cabundle") bytes"
+  mkdir -p "$KVG_DIR"
+  "$KVG_BIN" certs --out "$KVG_DIR/certs" --dns localhost --ip 127.0.0.1 --days 2 --force \
+    > "$KVG_DIR/cabundle" 2> "$KVG_DIR/certs.err" \
+    || fail "kvguard certs failed: $(cat "$KVG_DIR/certs.err")"
+  KVG_CA=$KVG_DIR/certs/ca.crt KVG_CERT=$KVG_DIR/certs/tls.crt KVG_KEY=$KVG_DIR/certs/tls.key
+  [ -s "$KVG_CERT" ] && [ -s "$KVG_KEY" ] && [ -s "$KVG_CA" ] || fail "kvguard certs: missing files in $KVG_DIR/certs"
+  [ "$(tr -d '\n' < "$KVG_DIR/cabundle" | base64 -d 2>/dev/null | openssl x509 -noout -fingerprint 2>/dev/null)" = \
+    "$(openssl x509 -in "$KVG_CA" -noout -fingerprint)" ] || fail "kvguard certs: stdout is not the base64 of ca.crt"
+  ok "kvguard certs: $KVG_CERT for 127.0.0.1, caBundle = base64(ca.crt)"
+}
+
+# kvg_rbac: the namespace, ServiceAccounts and RBAC of manifests/base, and a
+# kubeconfig per ServiceAccount with a token from the TokenRequest API, so
+# kvguard runs with exactly the rights the shipped manifests grant.
+#   $KVG_DIR/webhook.kubeconfig     (kvguard-webhook)
+#   $KVG_DIR/reconciler.kubeconfig  (kvguard-reconciler)
+kvg_rbac() {
+  local f sa
+  for f in namespace.yaml rbac-read.yaml rbac-reconciler.yaml; do
+    kubectl apply -f "$KVG_MANIFESTS/$f" >/dev/null || fail "kvg_rbac: applying $KVG_MANIFESTS/$f failed"
+  done
+  mkdir -p "$KVG_DIR"
+  for sa in webhook reconciler; do
+    kubectl -n kvguard-system get serviceaccount "kvguard-$sa" >/dev/null \
+      || fail "kvg_rbac: ServiceAccount kvguard-$sa not in the manifests"
+    kvg__kubeconfig "$KVG_DIR/$sa.kubeconfig" \
+      "$(kubectl -n kvguard-system create token "kvguard-$sa" --duration=24h)"
+  done
+  ok "kvg_rbac: manifests/base RBAC applied, kubeconfigs for kvguard-webhook and kvguard-reconciler"
+}
+
+# kvg__kubeconfig FILE TOKEN: the e2e cluster with a bearer token.
+kvg__kubeconfig() {
+  rm -f "$1"
+  kubectl config --kubeconfig="$1" set-cluster e2e --server="$KVG_E2E_SERVER" \
+    --certificate-authority="$KVG_E2E_CA" --embed-certs=true >/dev/null
+  kubectl config --kubeconfig="$1" set-credentials sa --token="$2" >/dev/null
+  kubectl config --kubeconfig="$1" set-context e2e --cluster=e2e --user=sa >/dev/null
+  kubectl config --kubeconfig="$1" use-context e2e >/dev/null
+  chmod 600 "$1"
 }
 
 # kvg_start [EXTRA ARGS...]: `kvguard serve` on 127.0.0.1:$KVG_PORT with the
-# kube backend (unprivileged "kvguard" user: RBAC must grant what it reads).
+# kube backend, as the kvguard-webhook ServiceAccount when kvg_rbac ran
+# (else $KVG_KUBECONFIG, else the unprivileged static user "kvguard").
 kvg_start() {
   [ -n "${KVG_CERT:-}" ] || kvg_certs
   [ -n "${KVG_PORT:-}" ] || free_port KVG_PORT
+  local kc=${KVG_KUBECONFIG:-}
+  [ -n "$kc" ] || { [ -f "$KVG_DIR/webhook.kubeconfig" ] && kc=$KVG_DIR/webhook.kubeconfig; } \
+    || kc=$KVG_E2E_KVGUARD_KUBECONFIG
   mkdir -p "$KVG_E2E_WORK/logs"
+  echo "--- kvguard serve $(date -u +%FT%TZ)" >> "$KVG_E2E_WORK/logs/kvguard.log"
   "$KVG_BIN" serve --listen "127.0.0.1:$KVG_PORT" --tls-cert "$KVG_CERT" --tls-key "$KVG_KEY" \
-    --kubeconfig "${KVG_KUBECONFIG:-$KVG_E2E_KVGUARD_KUBECONFIG}" "$@" \
-    < /dev/null >> "$KVG_E2E_WORK/logs/kvguard.log" 2>&1 &
+    --kubeconfig "$kc" "$@" < /dev/null >> "$KVG_E2E_WORK/logs/kvguard.log" 2>&1 &
   echo $! > "$KVG_DIR/serve.pid"
-  local ca; ca=$(ls "$KVG_DIR"/certs/ca*.crt 2>/dev/null | head -n 1)
-  local i
-  for i in $(seq 120); do
+  for _ in $(seq 120); do
     kill -0 "$(cat "$KVG_DIR/serve.pid")" 2>/dev/null || {
       tail -n 20 "$KVG_E2E_WORK/logs/kvguard.log" >&2; fail "kvguard serve exited"; }
-    if curl -fsS --max-time 2 ${ca:+--cacert "$ca"} ${ca:-"-k"} \
-         "https://127.0.0.1:$KVG_PORT/readyz" >/dev/null 2>&1; then
-      ok "kvguard serve ready on 127.0.0.1:$KVG_PORT (pid $(cat "$KVG_DIR/serve.pid"))"
+    if curl -fsS --max-time 2 --cacert "$KVG_CA" "https://127.0.0.1:$KVG_PORT/readyz" >/dev/null 2>&1; then
+      ok "kvguard serve ready on 127.0.0.1:$KVG_PORT (pid $(cat "$KVG_DIR/serve.pid"), kubeconfig $kc)"
       return 0
     fi
     sleep 0.5
@@ -154,6 +185,7 @@ kvg_start() {
   fail "kvguard serve not ready after 60s"
 }
 
+# kvg_stop: SIGTERM (graceful drain), SIGKILL after 10s.
 kvg_stop() {
   local f=$KVG_DIR/serve.pid pid
   [ -f "$f" ] || return 0
@@ -164,17 +196,23 @@ kvg_stop() {
   rm -f "$f"
 }
 
-# kvg_webhooks FILE [FAILURE_POLICY]: apply the webhook configurations of FILE
-# (from manifests/) pointed at the local kvguard: in every webhook,
-# clientConfig.service is replaced by url https://127.0.0.1:$KVG_PORT<service.path>
-# plus the caBundle of kvg_certs, and failurePolicy is overridden if given.
-# FILE itself is not edited: kubectl patches each object locally, then applies it.
+# kvg_webhooks [FAILURE_POLICY] [FILE...]: apply the webhook configurations of
+# FILEs (default: the validating and mutating ones of manifests/base) pointed at
+# the local kvguard: in every webhook, clientConfig.service becomes
+# url https://127.0.0.1:$KVG_PORT<service.path> with the caBundle of kvg_certs,
+# and failurePolicy is overridden when given (Fail|Ignore, "" = as shipped).
+# The files are not edited: kubectl patches each object locally, then applies it.
 kvg_webhooks() {
-  local file=$1 policy=${2:-} doc kind name wh path patch first
+  local policy=${1:-} doc kind name wh path patch first files
+  [ $# -gt 0 ] && shift
+  files=("$@")
+  [ ${#files[@]} -gt 0 ] || files=("$KVG_MANIFESTS/validatingwebhookconfiguration.yaml"
+                                   "$KVG_MANIFESTS/mutatingwebhookconfiguration.yaml")
   [ -s "$KVG_DIR/cabundle" ] || fail "kvg_webhooks: run kvg_certs first"
-  local cab; cab=$(cat "$KVG_DIR/cabundle")
+  [ -n "${KVG_PORT:-}" ] || fail "kvg_webhooks: KVG_PORT not set (run kvg_start first)"
+  local cab; cab=$(tr -d '\n' < "$KVG_DIR/cabundle")
   rm -rf "$KVG_DIR/docs"; mkdir -p "$KVG_DIR/docs"
-  awk -v dir="$KVG_DIR/docs" 'BEGIN{n=0} /^---/{n++; next} {print > (dir "/" sprintf("%03d", n) ".yaml")}' "$file"
+  awk -v dir="$KVG_DIR/docs" 'FNR==1{n++} /^---/{n++; next} {print > (dir "/" sprintf("%03d", n) ".yaml")}' "${files[@]}"
   for doc in "$KVG_DIR"/docs/*.yaml; do
     grep -q '^kind:' "$doc" || continue
     kind=$(kubectl create --dry-run=client -f "$doc" -o 'jsonpath={.kind}')
@@ -191,8 +229,31 @@ kvg_webhooks() {
     done < <(kubectl create --dry-run=client -f "$doc" \
                -o 'jsonpath={range .webhooks[*]}{.name}|{.clientConfig.service.path}{"\n"}{end}')
     patch+=']}'
-    kubectl patch --local -f "$doc" --type=strategic -p "$patch" -o yaml | kubectl apply -f - >/dev/null \
+    kubectl patch --local -f "$doc" --type=strategic -p "$patch" -o yaml |
+      kubectl apply --server-side --force-conflicts --field-manager=kvguard-e2e -f - >/dev/null \
       || fail "kvg_webhooks: applying $kind/$name failed"
-    ok "registered $kind/$name -> https://127.0.0.1:$KVG_PORT (failurePolicy ${policy:-from manifest})"
+    ok "registered $kind/$name -> https://127.0.0.1:$KVG_PORT (failurePolicy ${policy:-as shipped})"
   done
+}
+
+# kvg_unregister: remove kvguard's webhook configurations.
+kvg_unregister() {
+  kubectl delete validatingwebhookconfiguration,mutatingwebhookconfiguration \
+    -l app.kubernetes.io/name=kvguard --ignore-not-found >/dev/null
+  kubectl delete validatingwebhookconfiguration/kvguard mutatingwebhookconfiguration/kvguard \
+    --ignore-not-found >/dev/null
+}
+
+# webhook_latency: the apiserver's own view of each kvguard webhook, from
+# apiserver_admission_webhook_admission_duration_seconds (sum/count = mean).
+webhook_latency() {
+  kubectl get --raw /metrics 2>/dev/null |
+    awk '/^apiserver_admission_webhook_admission_duration_seconds_(sum|count)\{/ && /kvguard/ {
+           match($0, /name="[^"]*"/); n = substr($0, RSTART + 6, RLENGTH - 7)
+           match($0, /operation="[^"]*"/); op = substr($0, RSTART + 11, RLENGTH - 12)
+           match($0, /rejected="[^"]*"/); rj = substr($0, RSTART + 10, RLENGTH - 11)
+           k = n " " op " rejected=" rj
+           if ($0 ~ /_sum\{/) sum[k] += $NF; else cnt[k] += $NF }
+         END { for (k in cnt) if (cnt[k] > 0)
+                 printf "  %-45s calls %5d  mean %7.2f ms\n", k, cnt[k], 1000 * sum[k] / cnt[k] }' | sort
 }

@@ -104,5 +104,9 @@ for s in "${scenarios[@]}"; do
   fi
 done
 
+echo "== kvguard webhooks as the apiserver saw them (apiserver_admission_webhook_admission_duration_seconds)"
+lat=$(bash -c '. "$1/lib.sh"; webhook_latency' _ "$E2E_DIR" 2>/dev/null)
+echo "${lat:-  (no call to a kvguard webhook in this run)}"
+
 [ $failed = 0 ] && finish 0
 finish 1
