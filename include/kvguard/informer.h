@@ -63,6 +63,11 @@ void kvg_informers_own_client(kvg_informers *inf);
 /* The API client (the reconciler writes through it). */
 kvg_kube_client *kvg_informers_client(const kvg_informers *inf);
 
+/* Prune obj (kvg_prune_object) and say whether the informer stores it: pods
+ * without a claim-backed volume are not kept (only claim users matter).
+ * The benchmark and tests load objects through this same path. */
+bool kvg_informer_prepare(kvg_kind kind, json_object *obj);
+
 /* Open the cluster view the configuration asks for: `files` loads
  * cfg->cluster_state_dir (*inf = NULL); `kube` connects with cfg->kubeconfig
  * (and cfg->kube_context) or in-cluster, and starts informers for every

@@ -182,6 +182,19 @@ static step discover(kinformer *k)
     return STEP_OK;
 }
 
+/* ---- what is kept -------------------------------------------------------------- */
+
+bool kvg_informer_prepare(kvg_kind kind, json_object *obj)
+{
+    kvg_prune_object(kind, obj);
+    if (kind != KVG_KIND_POD)
+        return true;
+    /* Pods matter only as users of claims; after pruning, spec.volumes holds
+     * just the claim-backed volumes. Most pods of a cluster have none. */
+    json_object *vols = kvg_json_array(obj, "spec", "volumes", NULL);
+    return vols && json_object_array_length(vols) > 0;
+}
+
 /* ---- relist -------------------------------------------------------------------- */
 
 static void drop_items(kinformer *k)
@@ -208,7 +221,10 @@ static kvg_err collect(json_object *item, void *ud)
         k->items = p;
         k->cap_items = cap;
     }
-    kvg_prune_object(k->kind, item);
+    if (!kvg_informer_prepare(k->kind, item)) {
+        json_object_put(item);
+        return KVG_OK;
+    }
     k->items[k->n_items++] = item;
     return KVG_OK;
 }
@@ -254,6 +270,17 @@ typedef struct wstate {
     unsigned long events;
 } wstate;
 
+/* An object the informer does not keep: make sure no older copy stays. */
+static void drop_event_object(kinformer *k, json_object *obj)
+{
+    const char *ns = kvg_json_str(obj, "metadata", "namespace", NULL);
+    const char *name = kvg_json_str(obj, "metadata", "name", NULL);
+    if (name)
+        kvg_store_delete(k->inf->store, k->kind, k->ki->namespaced ? ns : NULL,
+                         name);
+    json_object_put(obj);
+}
+
 static kvg_err on_event(kvg_watch_event *ev, void *ud)
 {
     wstate *ws = ud;
@@ -265,19 +292,18 @@ static kvg_err on_event(kvg_watch_event *ev, void *ud)
     switch (ev->type) {
     case KVG_WATCH_ADDED:
     case KVG_WATCH_MODIFIED:
+        if (!kvg_informer_prepare(k->kind, obj)) {
+            drop_event_object(k, obj);
+            break;
+        }
         if (kvg_store_put(s, k->kind, obj) != KVG_OK)
             kvg_logf_kv(KVG_LOG_WARN, "informer.event", k->labels,
                         "%s event without a usable name ignored",
                         k->ki->name);
         break;
-    case KVG_WATCH_DELETED: {
-        const char *ns = kvg_json_str(obj, "metadata", "namespace", NULL);
-        const char *name = kvg_json_str(obj, "metadata", "name", NULL);
-        if (name)
-            kvg_store_delete(s, k->kind, k->ki->namespaced ? ns : NULL, name);
-        json_object_put(obj);
+    case KVG_WATCH_DELETED:
+        drop_event_object(k, obj);
         break;
-    }
     case KVG_WATCH_BOOKMARK:
         json_object_put(obj);
         break;

@@ -82,6 +82,16 @@ static void start_all(long absent_recheck_s)
                                               &o, &inf, &d), KVG_OK);
 }
 
+static const char POD_WITH_CLAIM[] =
+    "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"launcher\"},\"spec\":"
+    "{\"volumes\":[{\"name\":\"d\",\"persistentVolumeClaim\":{\"claimName\":"
+    "\"c1\"}},{\"name\":\"e\",\"emptyDir\":{}}]},\"status\":{\"phase\":"
+    "\"Running\"}}";
+static const char POD_WITHOUT_CLAIM[] =
+    "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"web\"},\"spec\":"
+    "{\"volumes\":[{\"name\":\"e\",\"emptyDir\":{}}]},\"status\":"
+    "{\"phase\":\"Running\"}}";
+
 static void put_vm(const char *name, int gen)
 {
     char buf[512];
@@ -141,10 +151,16 @@ START_TEST(initial_sync_and_absent_kinds)
         put_vm(name, 1);
     }
     kvg_fakeapi_put(fa, "", "persistentvolumes", "{\"metadata\":{\"name\":\"pv1\"}}");
+    kvg_fakeapi_put(fa, "", "pods", POD_WITH_CLAIM);
+    kvg_fakeapi_put(fa, "", "pods", POD_WITHOUT_CLAIM);
     start_all(60);
     wait_synced();
     ck_assert_int_eq(count(KVG_KIND_VM), 20);
     ck_assert_int_eq(count(KVG_KIND_PV), 1);
+    ck_assert_int_eq(count(KVG_KIND_POD), 1); /* only claim users are kept */
+    kvg_view_begin(view);
+    ck_assert_ptr_nonnull(kvg_view_get(view, KVG_KIND_POD, "ns", "launcher"));
+    kvg_view_end(view);
     ck_assert_int_eq(state(KVG_KIND_VM), KVG_KIND_SYNCED);
     ck_assert_int_eq(state(KVG_KIND_DATAVOLUME), KVG_KIND_ABSENT);
     ck_assert_int_eq(state(KVG_KIND_STORAGEPROFILE), KVG_KIND_ABSENT);
@@ -231,6 +247,12 @@ START_TEST(live_events)
     EVENTUALLY(count(KVG_KIND_PV) == 1);
     kvg_fakeapi_remove(fa, "", "persistentvolumes", "", "pv9");
     EVENTUALLY(count(KVG_KIND_PV) == 0);
+    /* pods: a claim user is kept, others are not */
+    kvg_fakeapi_put(fa, "", "pods", POD_WITHOUT_CLAIM);
+    kvg_fakeapi_put(fa, "", "pods", POD_WITH_CLAIM);
+    EVENTUALLY(count(KVG_KIND_POD) == 1);
+    kvg_fakeapi_remove(fa, "", "pods", "ns", "launcher");
+    EVENTUALLY(count(KVG_KIND_POD) == 0);
 }
 END_TEST
 
