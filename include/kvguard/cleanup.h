@@ -32,6 +32,7 @@ typedef enum kvg_cleanup_gate {
     KVG_GATE_WAIT_BOUND,   /* some restored claim is not Bound yet */
     KVG_GATE_START_VM,     /* claims wait for a first consumer: start the VM */
     KVG_GATE_PROCEED,      /* every restored claim is Bound: act on claims */
+    KVG_GATE_UNKNOWN_CLAIMS, /* cannot tell which claims were replaced */
 } kvg_cleanup_gate;
 
 typedef enum kvg_claim_verdict {
