@@ -107,7 +107,7 @@ static json_object *pod_spec(const kvg_rollback *rb, const kvg_rollback_job_opts
     json_object *sel = json_object_new_object();
     json_object_object_add(sel, "openebs.io/nodeid", str(rb->node));
     json_object_object_add(spec, "nodeSelector", sel);
-    json_object *tol;
+    json_object *tol = NULL;
     if (o->tolerations) {
         json_object_deep_copy(o->tolerations, &tol, NULL);
     } else { /* the owner node may be tainted: the dataset lives there only */

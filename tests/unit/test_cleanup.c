@@ -201,7 +201,7 @@ START_TEST(pending_restored_claim_blocks_everything)
     ck_assert_int_eq(kvg_store_new(&tmp), KVG_OK);
     ck_assert_int_eq(kvg_files_load_text(tmp, extra, strlen(extra), "e", NULL), KVG_OK);
     const kvg_view *tv = kvg_store_view(tmp);
-    json_object *vm, *pvc;
+    json_object *vm = NULL, *pvc = NULL;
     json_object_deep_copy((json_object *)kvg_view_get(tv, KVG_KIND_VM, "vms", "vm1"), &vm, NULL);
     json_object_deep_copy((json_object *)kvg_view_get(tv, KVG_KIND_PVC, "vms", "pending-disk"), &pvc, NULL);
     kvg_store_free(tmp);
