@@ -365,10 +365,11 @@ static kvg_err encode_patch(const kvg_decision *dec, json_object *resp)
     return e;
 }
 
-/* The apiserver stores each key as "<webhook name>/<key>" and refuses the
- * whole set when that is not a qualified name, so the key must be a valid
- * name part: [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 chars. A
- * prefix the engine may have written ("kvguard.io/x") is dropped. */
+/* The apiserver records each key as "<webhook name>/<key>" and drops (with
+ * only a log line of its own) any that is not then a qualified name, so the
+ * key must be a valid name part: [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?,
+ * at most 63 chars. A prefix the engine may have written ("kvguard.io/x")
+ * is dropped here instead, where it is visible. */
 static void annotation_key(const char *in, char out[64])
 {
     const char *slash = strrchr(in, '/');
