@@ -112,6 +112,7 @@ kvg_err kvg_cfg_check_listen(const char *s, char *why, size_t n)
 typedef struct cctx {
     const kvg_yaml_docs *docs;
     const char *name;
+    const char *base_dir; /* relative paths in the file start here, or NULL */
     kvg_diag *d;
     char ptr[1024]; /* JSON pointer of the current node, "/0/policy/rules" */
     char key[1024]; /* the same as the user wrote it, "policy.rules" */
@@ -203,7 +204,25 @@ static kvg_err get_num(cctx *c, json_object *v, unsigned long long min,
     return KVG_OK;
 }
 
-typedef enum ftype { F_STR, F_UINT, F_SIZE, F_BOOL, F_MAP, F_FN } ftype;
+/* A file or directory named in the config file: relative to the file's own
+ * directory, as kubelet and kubeconfig files do, so that a config works
+ * whatever the current directory of the process. */
+static kvg_err get_path(cctx *c, json_object *v, char **dst)
+{
+    const char *p;
+    char *joined;
+    kvg_err e = get_str(c, v, dst);
+    if (e || !c->base_dir || (*dst)[0] == '/')
+        return e;
+    p = *dst;
+    if (asprintf(&joined, "%s/%s", c->base_dir, p) < 0)
+        return KVG_ENOMEM;
+    free(*dst);
+    *dst = joined;
+    return KVG_OK;
+}
+
+typedef enum ftype { F_STR, F_PATH, F_UINT, F_SIZE, F_BOOL, F_MAP, F_FN } ftype;
 
 typedef kvg_err (*field_fn)(cctx *c, json_object *v, kvg_config *cfg);
 
@@ -228,6 +247,8 @@ static kvg_err apply_field(cctx *c, const field *f, json_object *v,
     switch (f->type) {
     case F_STR:
         return get_str(c, v, (char **)(base + f->off));
+    case F_PATH:
+        return get_path(c, v, (char **)(base + f->off));
     case F_UINT:
     case F_SIZE:
         if ((e = get_num(c, v, f->min, f->max, &n)))
@@ -512,6 +533,7 @@ static kvg_err set_storage_classes(cctx *c, json_object *v, kvg_config *cfg)
 
 #define OFF(m) offsetof(kvg_config, m)
 #define STR(k, m) {k, F_STR, OFF(m), 0, 0, NULL, NULL}
+#define PATH(k, m) {k, F_PATH, OFF(m), 0, 0, NULL, NULL}
 #define UINT(k, m, lo, hi) {k, F_UINT, OFF(m), lo, hi, NULL, NULL}
 #define SIZE(k, m, lo, hi) {k, F_SIZE, OFF(m), lo, hi, NULL, NULL}
 #define BOOL(k, m) {k, F_BOOL, OFF(m), 0, 0, NULL, NULL}
@@ -520,14 +542,14 @@ static kvg_err set_storage_classes(cctx *c, json_object *v, kvg_config *cfg)
 #define END {NULL, F_STR, 0, 0, 0, NULL, NULL}
 
 static const field tls_keys[] = {
-    STR("certFile", tls_cert), STR("keyFile", tls_key),
+    PATH("certFile", tls_cert), PATH("keyFile", tls_key),
     FN("minVersion", set_tls_min), END};
 static const field audit_keys[] = {
-    STR("file", audit_log), SIZE("maxBytes", audit_log_max_bytes, 0, 1ull << 40),
+    PATH("file", audit_log), SIZE("maxBytes", audit_log_max_bytes, 0, 1ull << 40),
     END};
 static const field cluster_keys[] = {
-    FN("mode", set_cluster_mode), STR("stateDir", cluster_state_dir),
-    STR("kubeconfig", kubeconfig), STR("context", kube_context), END};
+    FN("mode", set_cluster_mode), PATH("stateDir", cluster_state_dir),
+    PATH("kubeconfig", kubeconfig), STR("context", kube_context), END};
 static const field policy_fallback_keys[] = {
     BOOL("enabled", policy.clone_fallback_enabled), END};
 static const field capability_keys[] = {
@@ -586,11 +608,12 @@ static kvg_err check_lease(cctx *c, const kvg_config *cfg)
     return e;
 }
 
-kvg_err kvg_config_load_text(kvg_config *c, const char *text, size_t len,
-                             const char *name, kvg_diag *d)
+static kvg_err load_text(kvg_config *c, const char *text, size_t len,
+                         const char *name, const char *base_dir, kvg_diag *d)
 {
     kvg_yaml_docs docs;
-    cctx ctx = {.docs = &docs, .name = name ? name : "<config>", .d = d};
+    cctx ctx = {.docs = &docs, .name = name ? name : "<config>",
+                .base_dir = base_dir, .d = d};
     kvg_err e;
     if (!c)
         return KVG_EINVAL;
@@ -615,18 +638,29 @@ kvg_err kvg_config_load_text(kvg_config *c, const char *text, size_t len,
     return e;
 }
 
+kvg_err kvg_config_load_text(kvg_config *c, const char *text, size_t len,
+                             const char *name, kvg_diag *d)
+{
+    return load_text(c, text, len, name, NULL, d);
+}
+
 kvg_err kvg_config_load(kvg_config *c, const char *path, kvg_diag *d)
 {
+    const char *slash;
+    char *dir = NULL;
     kvg_buf b;
     kvg_err e;
     if (!c || !path)
         return KVG_EINVAL;
+    /* "kvguard.yaml" alone: its directory is the current one, no prefix */
+    if ((slash = strrchr(path, '/')) &&
+        !(dir = strndup(path, slash == path ? 1 : (size_t)(slash - path))))
+        return KVG_ENOMEM;
     kvg_buf_init(&b, CONFIG_MAX_BYTES);
     e = kvg_buf_read_file(&b, path, d);
-    if (e == KVG_ETOOBIG)
-        kvg_diag_set(d, e, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
     if (!e)
-        e = kvg_config_load_text(c, b.data, b.len, path, d);
+        e = load_text(c, b.data, b.len, path, dir, d);
     kvg_buf_free(&b);
+    free(dir);
     return e;
 }

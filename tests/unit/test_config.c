@@ -453,6 +453,38 @@ START_TEST(flags_override_config)
 }
 END_TEST
 
+/* Relative file names in a config file start at the file's directory. */
+START_TEST(paths_relative_to_config_file)
+{
+    char *dir = kvg_test_mkdtemp(), path[4096], want[4200];
+    kvg_diag d = {{0}};
+    kvg_test_write_file(dir, "etc/c.yaml",
+                        "tls: {certFile: certs/tls.crt, keyFile: /abs/tls.key}\n"
+                        "audit: {file: audit.log}\n"
+                        "cluster: {stateDir: ../state, kubeconfig: kc, "
+                        "context: not/a/path}\n");
+    snprintf(path, sizeof path, "%s/etc/c.yaml", dir);
+    ck_assert_msg(kvg_config_load(&cfg, path, &d) == KVG_OK, "%s", d.msg);
+    snprintf(want, sizeof want, "%s/etc/certs/tls.crt", dir);
+    ck_assert_str_eq(cfg.tls_cert, want);
+    ck_assert_str_eq(cfg.tls_key, "/abs/tls.key");
+    snprintf(want, sizeof want, "%s/etc/audit.log", dir);
+    ck_assert_str_eq(cfg.audit_log, want);
+    snprintf(want, sizeof want, "%s/etc/../state", dir);
+    ck_assert_str_eq(cfg.cluster_state_dir, want);
+    snprintf(want, sizeof want, "%s/etc/kc", dir);
+    ck_assert_str_eq(cfg.kubeconfig, want);
+    ck_assert_str_eq(cfg.kube_context, "not/a/path");
+    /* text without a file: left as written */
+    kvg_config_free(&cfg);
+    kvg_config_init(&cfg);
+    load_ok("tls: {certFile: certs/tls.crt}\n");
+    ck_assert_str_eq(cfg.tls_cert, "certs/tls.crt");
+    kvg_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(flags_bad_config_file)
 {
     char *dir = kvg_test_mkdtemp(), path[4096], want[4200];
@@ -533,6 +565,7 @@ int main(void)
     tcase_add_test(t, flags_kubeconfig);
     tcase_add_test(t, flags_override_config);
     tcase_add_test(t, flags_bad_config_file);
+    tcase_add_test(t, paths_relative_to_config_file);
     tcase_add_loop_test(t, flags_refused, 0,
                         (int)(sizeof flag_cases / sizeof flag_cases[0]));
     tcase_add_test(t, names);
