@@ -432,16 +432,21 @@ static void restorable(kvg_ctx *c, restore_facts *f)
     }
     if (have_no) {
         const char *hint = kvg_capability_hint(first_no.prov);
+        char how[256] = "";
+        if (hint)
+            snprintf(how, sizeof how, "%s (config: policy.capabilities.storageClasses."
+                     "%s: {restore: true})", hint, first_no.sc);
         kvg_ctx_rule(c, KVG_RULE_RESTORE_STORAGE_RESTORABLE, KVG_OUTCOME_FAIL,
-                     "volume %s of VirtualMachineSnapshot %s/%s (PVC %s, "
-                     "StorageClass %s, provisioner %s) cannot be restored: the "
-                     "provisioner cannot create a volume from a snapshot (%s), "
-                     "so the restored VM would not boot; %s",
-                     first_no.volume ? first_no.volume : "?", f->ns, f->snap_name,
+                     "restoring VirtualMachineSnapshot %s/%s onto VM %s/%s: volume %s "
+                     "(PVC %s, StorageClass %s, provisioner %s) cannot be restored: the "
+                     "provisioner cannot create a volume from a snapshot (%s), so the "
+                     "restored VM would not boot; %s",
+                     f->ns, f->snap_name, f->ns, f->target ? f->target : "?",
+                     first_no.volume ? first_no.volume : "?",
                      first_no.claim ? first_no.claim : "?", first_no.sc,
                      first_no.prov ? first_no.prov : "?", first_no.src,
-                     hint ? hint : "restore onto storage that supports it, or "
-                                   "copy the data with a CDI clone instead");
+                     hint ? how : "restore onto storage that supports it, or copy "
+                                  "the data with a CDI clone instead");
         return;
     }
     if (have_unknown) {

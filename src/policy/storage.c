@@ -530,12 +530,11 @@ typedef struct cap_hint {
 
 static const cap_hint hints[] = {
     {"local.csi.openebs.io",
-     "thin-provisioned LVM (thinProvision: \"yes\", OpenEBS >= 4.4) can restore: "
-     "override restore: true for such a StorageClass"},
-    {"topolvm.io", "only thin device classes can: override per StorageClass"},
-    {"topolvm.cybozu.com", "only thin device classes can: override per StorageClass"},
+     "only thin-provisioned LVM (thinProvision: \"yes\", OpenEBS >= 4.4) can restore"},
+    {"topolvm.io", "only thin TopoLVM device classes can restore"},
+    {"topolvm.cybozu.com", "only thin TopoLVM device classes can restore"},
     {"kubevirt.io.hostpath-provisioner",
-     "HPP >= v0.25.0 with a reflink snapshot pool can: override per StorageClass"},
+     "only HPP >= v0.25.0 with a reflink snapshot pool can restore"},
 };
 
 const char *kvg_capability_hint(const char *provisioner)

@@ -95,7 +95,8 @@ void kvg_capability_for(const kvg_policy_config *cfg, const char *storage_class,
 
 const char *kvg_tristate_name(kvg_tristate t);
 /* What turns a conservative "no" of the built-in table into "yes" for this
- * provisioner (the `when_configured` facts), or NULL. Static text. */
+ * provisioner (the `when_configured` facts, e.g. "only thin-provisioned LVM
+ * ... can restore"), or NULL. Static text; the caller adds the config key. */
 const char *kvg_capability_hint(const char *provisioner);
 
 #endif
