@@ -46,6 +46,17 @@ static void usage(FILE *to)
             KVG_DEFAULT_STATE_DIR);
 }
 
+static int parse_seconds(const char *v, long *out)
+{
+    char *end;
+    *out = strtol(v, &end, 10);
+    if (*v && !*end && *out >= 1 && *out <= 3600)
+        return 0;
+    fprintf(stderr, "kvguard review: --sync-timeout needs 1-3600 seconds "
+                    "(got '%s')\n", v);
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, review_args *a)
 {
     for (int i = 1; i < argc; i++) {
@@ -59,16 +70,9 @@ static int parse_args(int argc, char **argv, review_args *a)
         else if (!strncmp(s, "--sync-timeout", 14) &&
                  (s[14] == '=' || s[14] == '\0')) {
             const char *v = s[14] == '=' ? s + 15 : i + 1 < argc ? argv[++i] : "";
-            char *end;
-            a->sync_timeout_s = strtol(v, &end, 10);
-            if (!*v || *end || a->sync_timeout_s < 1 ||
-                a->sync_timeout_s > 3600) {
-                fprintf(stderr, "kvguard review: --sync-timeout needs "
-                                "1-3600 seconds (got '%s')\n", v);
+            if (parse_seconds(v, &a->sync_timeout_s))
                 return -1;
-            }
-        }
-        else if (!strcmp(s, "--") && i + 1 < argc && !a->file)
+        } else if (!strcmp(s, "--") && i + 1 < argc && !a->file)
             a->file = argv[++i];
         else if (s[0] == '-' && s[1] != '\0') {
             fprintf(stderr, "kvguard review: unknown flag '%s'\n", s);
