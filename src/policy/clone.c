@@ -101,6 +101,13 @@ static void check_filters(spec_check *s, const json_object *spec)
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
         json_object *l = kvg_json_path(spec, F[i].a, F[i].b, NULL);
+        /* every filter is a regular expression tried on every key: bound the work */
+        if (json_object_is_type(l, json_type_array) && json_object_array_length(l) > KVG_MAX_LIST) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "at most %d filters", KVG_MAX_LIST);
+            problem(s, F[i].field, msg);
+            continue;
+        }
         kvg_filters_validate(l, F[i].field, filter_problem, s);
     }
 }
@@ -205,6 +212,11 @@ static void check_patches(spec_check *s, const json_object *spec)
         return;
     }
     size_t n = json_object_array_length(list);
+    if (n > KVG_MAX_LIST) {
+        snprintf(msg, sizeof msg, "at most %d patches", KVG_MAX_LIST);
+        problem(s, "spec.patches", msg);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const char *text = kvg_json_as_str(json_object_array_get_idx(list, i));
         json_object *op = NULL;
