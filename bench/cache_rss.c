@@ -7,7 +7,8 @@
  *
  * Prints VmRSS before and after (and per kind), VmHWM (peak), and the JSON
  * size of the objects. A benchmark: it reports, it never fails on numbers.
- *   bench_cache_rss [scale]   (scale 1 = the issue's counts) */
+ *   bench_cache_rss [scale [text]]   (scale 1 = the issue's counts; "text"
+ *   also sums the kept objects' size as compact JSON, slower) */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,10 +338,24 @@ static void pod(kvg_buf *b, int i)
 
 typedef void (*gen_fn)(kvg_buf *, int);
 
-static size_t json_bytes;
+static size_t json_bytes, pruned_bytes;
+
+/* Size of the pruned object as compact JSON text, to compare the json-c tree
+ * with a text representation. Serializes a copy: json-c caches the text in
+ * the object it serializes, which would inflate the measurement. */
+static void count_pruned(json_object *o)
+{
+    json_object *copy = NULL;
+    if (json_object_deep_copy(o, &copy, NULL) == 0)
+        pruned_bytes += strlen(json_object_to_json_string_ext(
+            copy, JSON_C_TO_STRING_PLAIN));
+    json_object_put(copy);
+}
 
 /* One kind, as an informer lists it: pages of JSON text, parsed, items
  * detached and pruned one by one, then swapped in whole. */
+static bool count_text;
+
 static void load(kvg_store *s, kvg_kind kind, gen_fn gen, int n)
 {
     json_object **items = malloc((size_t)n * sizeof *items);
@@ -369,8 +384,11 @@ static void load(kvg_store *s, kvg_kind kind, gen_fn gen, int n)
         for (size_t k = 0; k < json_object_array_length(arr); k++) {
             json_object *it = json_object_get(json_object_array_get_idx(arr, k));
             json_object_array_put_idx(arr, k, NULL);
-            if (kvg_informer_prepare(kind, it))
+            if (kvg_informer_prepare(kind, it)) {
+                if (count_text)
+                    count_pruned(it);
                 items[got++] = it;
+            }
             else
                 json_object_put(it);
         }
@@ -388,6 +406,7 @@ static void load(kvg_store *s, kvg_kind kind, gen_fn gen, int n)
 int main(int argc, char **argv)
 {
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
+    count_text = argc > 2 && strcmp(argv[2], "text") == 0;
     struct { const char *name; kvg_kind kind; gen_fn gen; int n; } plan[] = {
         {"VirtualMachine", KVG_KIND_VM, vm, 2000},
         {"VirtualMachineInstance", KVG_KIND_VMI, vmi, 2000},
@@ -418,6 +437,9 @@ int main(int argc, char **argv)
     }
     long after = status_kib("VmRSS");
     printf("\nobjects %d, JSON as listed %.1f MiB\n", total, json_bytes / 1048576.0);
+    if (count_text)
+        printf("kept objects as compact JSON text: %.1f MiB\n",
+               pruned_bytes / 1048576.0);
     printf("VmRSS before %.1f MiB, after %.1f MiB (cache %.1f MiB), VmHWM %.1f MiB\n",
            before / 1024.0, after / 1024.0, (after - before) / 1024.0,
            status_kib("VmHWM") / 1024.0);
