@@ -380,9 +380,7 @@ static void *run(void *arg)
             k->discovered = false;
             continue;
         }
-        if (e == KVG_EGONE) /* continue token expired mid-list */
-            continue;
-        if (e != KVG_OK) {
+        if (e != KVG_OK) { /* incl. a continue token expired mid-list */
             back_off(k);
             continue;
         }

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <openssl/ec.h>
@@ -1098,7 +1100,26 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+unsigned kvg_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        DIE("no free port");
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
 kvg_fakeapi *kvg_fakeapi_start(void)
+{
+    return kvg_fakeapi_start_at(0, NULL, NULL);
+}
+
+kvg_fakeapi *kvg_fakeapi_start_at(unsigned port, const char *cert,
+                                  const char *key)
 {
     kvg_fakeapi *f = calloc(1, sizeof *f);
     if (!f)
@@ -1106,8 +1127,14 @@ kvg_fakeapi *kvg_fakeapi_start(void)
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
     f->rv = 100;
-    kvg_test_gen_cert("fakeapi", &f->cert, &f->key);
+    if (cert && key) {
+        f->cert = xdup(cert);
+        f->key = xdup(key);
+    } else {
+        kvg_test_gen_cert("fakeapi", &f->cert, &f->key);
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     f->d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |

@@ -18,6 +18,12 @@ typedef struct kvg_fakeapi kvg_fakeapi;
 
 /* Listens on 127.0.0.1:<random>; aborts the test on failure. */
 kvg_fakeapi *kvg_fakeapi_start(void);
+/* On a given port (0: random) with a given certificate and key (NULL: a
+ * fresh one): for clients configured before the server exists. */
+kvg_fakeapi *kvg_fakeapi_start_at(unsigned port, const char *cert_pem,
+                                  const char *key_pem);
+/* A loopback TCP port free right now. */
+unsigned kvg_test_free_port(void);
 void kvg_fakeapi_stop(kvg_fakeapi *f);
 const char *kvg_fakeapi_url(const kvg_fakeapi *f);
 /* A client configuration for it: its CA, bearer token "test-token". */

@@ -321,6 +321,56 @@ START_TEST(connection_refused)
 }
 END_TEST
 
+/* A call that could not even connect was never applied: even a PUT to
+ * VirtualMachine start is sent again once the server is up. */
+typedef struct late {
+    unsigned port;
+    char *cert, *key;
+    kvg_fakeapi *f;
+} late;
+
+static void *start_late(void *p)
+{
+    late *l = p;
+    usleep(300 * 1000);
+    l->f = kvg_fakeapi_start_at(l->port, l->cert, l->key);
+    return NULL;
+}
+
+START_TEST(refused_then_up)
+{
+    late l = {.port = kvg_test_free_port()};
+    kvg_kube_config cfg;
+    kvg_kube_client *c2;
+    kvg_diag d;
+    char url[64];
+    kvg_test_gen_cert("late", &l.cert, &l.key);
+    kvg_kube_config_init(&cfg);
+    snprintf(url, sizeof url, "https://127.0.0.1:%u", l.port);
+    cfg.server = strdup(url);
+    kvg_buf_puts(&cfg.ca, l.cert);
+    ck_assert_int_eq(kvg_kube_client_new(&cfg, &c2, &d), KVG_OK);
+    kvg_kube_config_free(&cfg);
+    kvg_kube_tuning t = fast;
+    t.max_attempts = 30;
+    t.backoff_base_ms = 50;
+    t.backoff_max_ms = 100;
+    kvg_kube_client_tune(c2, &t);
+    pthread_t th;
+    pthread_create(&th, NULL, start_late, &l);
+    ck_assert_msg(kvg_kube_vm_start(c2, "ns", "vm1", NULL, &d) == KVG_OK, "%s",
+                  d.msg);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(kvg_fakeapi_count(l.f, "PUT", "/apis/subresources.kubevirt.io/"
+                                       "v1/namespaces/ns/virtualmachines/vm1/start"),
+                     1);
+    kvg_kube_client_free(c2);
+    kvg_fakeapi_stop(l.f);
+    free(l.cert);
+    free(l.key);
+}
+END_TEST
+
 /* ---- writes ------------------------------------------------------------------------- */
 
 START_TEST(patch_update_delete)
@@ -751,6 +801,7 @@ int main(void)
     tcase_add_test(tc, retry_backoff_then_give_up);
     tcase_add_test(tc, no_retry_of_post_on_5xx);
     tcase_add_test(tc, connection_refused);
+    tcase_add_test(tc, refused_then_up);
     tcase_add_test(tc, patch_update_delete);
     tcase_add_test(tc, delete_retry_only_with_uid);
     tcase_add_test(tc, vm_start_stop);
