@@ -257,3 +257,45 @@ webhook_latency() {
          END { for (k in cnt) if (cnt[k] > 0)
                  printf "  %-45s calls %5d  mean %7.2f ms\n", k, cnt[k], 1000 * sum[k] / cnt[k] }' | sort
 }
+
+# --- `kvguard review --kubeconfig`: the kube backend without the server ----------
+# kvg_admission_review OUT OPERATION NS FILE: an AdmissionReview (v1) for the
+# object of FILE in NS, as the apiserver would send it (object as JSON).
+kvg_admission_review() {
+  local out=$1 op=$2 ns=$3 file=$4 obj av kind name group version plural uid
+  obj=$(kubectl -n "$ns" create --dry-run=client -f "$file" -o json) || fail "kvg_admission_review: cannot read $file"
+  read -r av kind name <<< "$(kubectl -n "$ns" create --dry-run=client -f "$file" \
+    -o 'jsonpath={.apiVersion} {.kind} {.metadata.name}')"
+  group=${av%/*} version=${av#*/}
+  [ "$group" != "$av" ] || group=
+  plural=$(kubectl api-resources --api-group="$group" --no-headers | awk -v k="$kind" '$NF == k {print $1; exit}')
+  [ -n "$plural" ] || fail "kvg_admission_review: no resource for kind $kind in group '$group'"
+  uid=$(cat /proc/sys/kernel/random/uuid)
+  local gvk="{\"group\":\"$group\",\"version\":\"$version\",\"kind\":\"$kind\"}"
+  cat > "$out" <<EOR
+{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{
+ "uid":"$uid","kind":$gvk,"requestKind":$gvk,
+ "resource":{"group":"$group","version":"$version","resource":"$plural"},
+ "requestResource":{"group":"$group","version":"$version","resource":"$plural"},
+ "name":"$name","namespace":"$ns","operation":"$op",
+ "userInfo":{"username":"kvguard-e2e-admin","groups":["system:masters","system:authenticated"]},
+ "dryRun":false,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions"},
+ "object":$obj,"oldObject":null}}
+EOR
+}
+
+# kvg_review [--mutate] REVIEW_FILE: `kvguard review` with the kube backend as
+# the kvguard-webhook ServiceAccount (kvg_rbac). Sets KVG_RC (0 allowed,
+# 1 denied, 2 error), KVG_OUT (the response), KVG_ERR (stderr), KVG_MSG
+# (status.message), KVG_PATCH (the decoded JSONPatch, if any).
+kvg_review() {
+  local args=() kc=${KVG_KUBECONFIG:-$KVG_DIR/webhook.kubeconfig}
+  [ "${1:-}" != --mutate ] || { args+=(--mutate); shift; }
+  [ -x "$KVG_BIN" ] || fail "kvguard binary not found: $KVG_BIN (set KVG_BIN)"
+  [ -f "$kc" ] || fail "kvg_review: no kubeconfig $kc (run kvg_rbac)"
+  KVG_RC=0
+  KVG_OUT=$("$KVG_BIN" review --kubeconfig "$kc" --sync-timeout "${KVG_SYNC_TIMEOUT:-20}" "${args[@]}" "$1" 2> "$KVG_DIR/review.err") || KVG_RC=$?
+  KVG_ERR=$(cat "$KVG_DIR/review.err")
+  KVG_MSG=$(printf '%s\n' "$KVG_OUT" | sed -n 's/^ *"message": "\(.*\)",\{0,1\}$/\1/p' | head -n 1)
+  KVG_PATCH=$(printf '%s\n' "$KVG_OUT" | sed -n 's/^ *"patch": "\([A-Za-z0-9+\/=]*\)",\{0,1\}$/\1/p' | head -n 1 | base64 -d 2>/dev/null || true)
+}
