@@ -115,12 +115,18 @@ kvg_err kvg_json_parse(const char *text, size_t len, int max_depth,
     json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue) {
+        /* A bare number or literal may go on: a NUL byte ends the input. */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            json_object_put(obj);
+            json_tokener_free(tok);
+            return kvg_diag_set(d, KVG_EPARSE, "not JSON: unexpected end of input");
+        }
+        jerr = json_tokener_success;
+    }
     json_tokener_free(tok);
     int line, col;
-    if (jerr == json_tokener_continue) {
-        json_object_put(obj);
-        return kvg_diag_set(d, KVG_EPARSE, "not JSON: unexpected end of input");
-    }
     if (jerr != json_tokener_success) {
         offset_position(text, used, &line, &col);
         return kvg_diag_set(d, KVG_EPARSE, "not JSON: line %d column %d: %s",

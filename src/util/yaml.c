@@ -177,6 +177,12 @@ static kvg_err attach(yctx *c, json_object *v, int line)
         e = path_push(&c->path, idx);
         if (!e && json_object_array_add(f->node, v))
             e = KVG_ENOMEM, json_object_put(v);
+    } else if (json_object_object_get_ex(f->node, f->key, NULL)) {
+        /* go-yaml (kubectl) refuses these too; silently keeping one hides typos */
+        kvg_diag_set(c->d, KVG_EPARSE, "%s:%d: mapping key \"%s\" already defined",
+                     c->name, f->key_line, f->key);
+        json_object_put(v);
+        return KVG_EPARSE;
     } else {
         line = f->key_line;
         e = path_push(&c->path, f->key);

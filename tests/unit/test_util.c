@@ -188,6 +188,38 @@ START_TEST(yaml_errors_name_file_and_line)
 }
 END_TEST
 
+START_TEST(yaml_duplicate_keys_are_refused)
+{
+    kvg_yaml_docs docs;
+    kvg_diag d;
+    const char *dup = "spec:\n  a: 1\n  b: 2\n  a: 3\n";
+    ck_assert_int_eq(kvg_yaml_parse(dup, strlen(dup), "d.yaml", &docs, &d), KVG_EPARSE);
+    ck_assert_str_eq(d.msg, "d.yaml:4: mapping key \"a\" already defined");
+    const char *nulls = "a:\na:\n";
+    ck_assert_int_eq(kvg_yaml_parse(nulls, strlen(nulls), "n", &docs, &d), KVG_EPARSE);
+    const char *ok = "a: {x: 1}\nb: {x: 2}\n";
+    ck_assert_int_eq(kvg_yaml_parse(ok, strlen(ok), "ok", &docs, &d), KVG_OK);
+    kvg_yaml_docs_free(&docs);
+}
+END_TEST
+
+START_TEST(json_bare_scalars_parse)
+{
+    json_object *o = NULL;
+    ck_assert_int_eq(kvg_json_parse("5", 1, 0, &o, NULL), KVG_OK);
+    ck_assert_int_eq(json_object_get_int(o), 5);
+    json_object_put(o);
+    ck_assert_int_eq(kvg_json_parse("null", 4, 0, &o, NULL), KVG_OK);
+    ck_assert_ptr_null(o);
+    ck_assert_int_eq(kvg_json_parse(" true ", 6, 0, &o, NULL), KVG_OK);
+    ck_assert(json_object_get_boolean(o));
+    json_object_put(o);
+    kvg_diag d;
+    ck_assert_int_eq(kvg_json_parse("5x", 2, 0, &o, &d), KVG_EPARSE);
+    ck_assert_int_eq(kvg_json_parse("", 0, 0, &o, &d), KVG_EPARSE);
+}
+END_TEST
+
 START_TEST(yaml_depth_is_bounded)
 {
     kvg_buf b;
@@ -256,6 +288,8 @@ int main(void)
     tcase_add_test(tc, yaml_multi_document_lines);
     tcase_add_test(tc, yaml_errors_name_file_and_line);
     tcase_add_test(tc, yaml_depth_is_bounded);
+    tcase_add_test(tc, yaml_duplicate_keys_are_refused);
+    tcase_add_test(tc, json_bare_scalars_parse);
     tcase_add_test(tc, yaml_json_input_and_no_lines);
     tcase_add_test(tc, base64_round_trip);
     suite_add_tcase(s, tc);
