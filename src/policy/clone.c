@@ -675,6 +675,14 @@ static void validate(kvg_ctx *c)
         if (c->err)
             return;
     }
+    /* KubeVirt's controller updates its clones (finalizers, labels): a spec
+     * that did not change was judged at CREATE and must not block them. */
+    if (spec_run && !create &&
+        json_object_equal(kvg_json_path(c->req->object, "spec", NULL),
+                          kvg_json_path(c->req->old_object, "spec", NULL))) {
+        kvg_ctx_skip(c, KVG_RULE_CLONE_SPEC, "UPDATE without a spec change");
+        spec_run = false;
+    }
     if (spec_run) {
         bool ok_before = spec_ok;
         spec_render_problem(c, &f, &spec_ok);

@@ -132,9 +132,17 @@ write_case(G, 'patches-apply',
 c = clone(); del c['spec']
 write_case(G, 'spec-missing', rv(c), base, denied(422, ['spec is required'], causes_fields=['spec']))
 old = clone(); new = clone(); new['metadata']['labels'] = {'x': 'y'}
-write_case(G, 'update-is-checked-without-lookups', rv(new, op='UPDATE', old=old), [],
+write_case(G, 'update-same-spec-not-blocked', rv(new, op='UPDATE', old=old), [],
+           ok(rules={'clone-spec': 'skip', 'clone-source-exists': 'skip'}),
+           note='UPDATE that keeps the spec (a controller adding labels or finalizers): never blocked')
+bad = clone(tgt='src-vm'); bad2 = copy.deepcopy(bad); bad2['metadata']['finalizers'] = ['x']
+write_case(G, 'update-same-invalid-spec-not-blocked', rv(bad2, op='UPDATE', old=bad), [],
+           ok(rules={'clone-spec': 'skip'}),
+           note='a clone created before kvguard with a spec kvguard refuses: its finalizers can still be removed')
+new2 = clone(); new2['spec']['labelFilters'] = ['app']
+write_case(G, 'update-spec-change-checked', rv(new2, op='UPDATE', old=old), [],
            ok(rules={'clone-spec': 'pass', 'clone-source-exists': 'skip'}),
-           note='UPDATE: KubeVirt\'s checks run; lookups do not (the target exists after cloning)')
+           note='UPDATE that changes the spec: KubeVirt\'s checks run; lookups do not (the target exists after cloning)')
 badold = clone(tgt='src-vm')
 write_case(G, 'update-invalid', rv(badold, op='UPDATE', old=clone()), [],
            denied(422, ['Target name cannot be equal to source name']))
