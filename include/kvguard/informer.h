@@ -60,6 +60,10 @@ kvg_err kvg_informers_wait_synced(const kvg_informers *inf, long timeout_ms,
                                   kvg_diag *d);
 /* Make inf own its client (freed by kvg_informers_stop). */
 void kvg_informers_own_client(kvg_informers *inf);
+/* The resource (served version) discovered for kind: false while the kind
+ * is not discovered yet or absent. */
+bool kvg_informers_resource(const kvg_informers *inf, kvg_kind kind,
+                            kvg_kube_resource *out);
 /* The API client (the reconciler writes through it). */
 kvg_kube_client *kvg_informers_client(const kvg_informers *inf);
 

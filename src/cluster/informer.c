@@ -178,7 +178,9 @@ static step discover(kinformer *k)
         }
         return STEP_ABSENT;
     }
+    pthread_mutex_lock(&k->inf->mu);
     k->discovered = true;
+    pthread_mutex_unlock(&k->inf->mu);
     return STEP_OK;
 }
 
@@ -356,6 +358,14 @@ static kvg_err watch_loop(kinformer *k)
 
 /* ---- the thread -------------------------------------------------------------- */
 
+/* k->res is written here and read by kvg_informers_resource: under mu. */
+static void forget(kinformer *k)
+{
+    pthread_mutex_lock(&k->inf->mu);
+    k->discovered = false;
+    pthread_mutex_unlock(&k->inf->mu);
+}
+
 static void *run(void *arg)
 {
     kinformer *k = arg;
@@ -377,7 +387,7 @@ static void *run(void *arg)
         if (e == KVG_ECANCELED)
             break;
         if (e == KVG_ENOTFOUND) { /* the CRD went away */
-            k->discovered = false;
+            forget(k);
             continue;
         }
         if (e != KVG_OK) { /* incl. a continue token expired mid-list */
@@ -387,7 +397,7 @@ static void *run(void *arg)
         k->failures = 0;
         e = watch_loop(k);
         if (e == KVG_ENOTFOUND)
-            k->discovered = false;
+            forget(k);
     }
     drop_items(k);
     return NULL;
@@ -560,6 +570,22 @@ kvg_err kvg_informers_wait_synced(const kvg_informers *inf, long timeout_ms,
         nanosleep(&ts, NULL);
     }
     return KVG_OK;
+}
+
+bool kvg_informers_resource(const kvg_informers *inf, kvg_kind kind,
+                            kvg_kube_resource *out)
+{
+    bool found = false;
+    if (!inf || !out)
+        return false;
+    pthread_mutex_lock((pthread_mutex_t *)&inf->mu);
+    for (size_t i = 0; i < inf->n && !found; i++)
+        if (inf->k[i].kind == kind && inf->k[i].discovered) {
+            *out = inf->k[i].res;
+            found = true;
+        }
+    pthread_mutex_unlock((pthread_mutex_t *)&inf->mu);
+    return found;
 }
 
 kvg_kube_client *kvg_informers_client(const kvg_informers *inf)

@@ -1,9 +1,26 @@
 /* kvg_cluster_open: the one place that turns the configuration into a
  * cluster view, for `serve`, `reconcile`, `review` and `audit`. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kvguard/informer.h"
 #include "kvguard/log.h"
+
+/* No --kubeconfig: in a pod, the service account; elsewhere, as kubectl,
+ * the first file of $KUBECONFIG. */
+static kvg_err load_credentials(const kvg_config *cfg, kvg_kube_config *kc,
+                                kvg_diag *d)
+{
+    const char *env = getenv("KUBECONFIG");
+    char first[4096];
+    if (cfg->kubeconfig && *cfg->kubeconfig)
+        return kvg_kubeconfig_load(cfg->kubeconfig, cfg->kube_context, kc, d);
+    if (getenv("KUBERNETES_SERVICE_HOST") || !env || !*env)
+        return kvg_kube_incluster(NULL, kc, d);
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(env, ":"), env);
+    return kvg_kubeconfig_load(first, cfg->kube_context, kc, d);
+}
 
 static kvg_err open_kube(const kvg_config *cfg, kvg_store **out,
                          kvg_informers **inf, kvg_diag *d)
@@ -11,11 +28,7 @@ static kvg_err open_kube(const kvg_config *cfg, kvg_store **out,
     kvg_kube_config kc;
     kvg_kube_client *client = NULL;
     kvg_store *store = NULL;
-    kvg_err e;
-    if (cfg->kubeconfig && *cfg->kubeconfig)
-        e = kvg_kubeconfig_load(cfg->kubeconfig, cfg->kube_context, &kc, d);
-    else
-        e = kvg_kube_incluster(NULL, &kc, d);
+    kvg_err e = load_credentials(cfg, &kc, d);
     if (e != KVG_OK)
         return e;
     e = kvg_kube_client_new(&kc, &client, d);

@@ -166,6 +166,11 @@ START_TEST(initial_sync_and_absent_kinds)
     ck_assert_int_eq(state(KVG_KIND_STORAGEPROFILE), KVG_KIND_ABSENT);
     ck_assert_int_eq(state(KVG_KIND_ZFSSNAPSHOT), KVG_KIND_ABSENT);
     ck_assert(kvg_view_synced(view));
+    kvg_kube_resource r;
+    ck_assert(kvg_informers_resource(inf, KVG_KIND_VMSNAPSHOT, &r));
+    ck_assert_str_eq(r.version, "v1beta1");
+    ck_assert_str_eq(r.resource, "virtualmachinesnapshots");
+    ck_assert(!kvg_informers_resource(inf, KVG_KIND_DATAVOLUME, &r));
     /* 20 VMs in pages of 7 */
     ck_assert_int_eq(kvg_fakeapi_count_query(fa, "GET", "/apis/kubevirt.io/v1/"
                                              "virtualmachines", "limit=7"), 3);
@@ -437,6 +442,20 @@ START_TEST(cluster_open_files_and_errors)
     ck_assert_str_eq(auth, "Bearer abc");
     free(auth);
     kvg_cluster_close(s, i2);
+
+    /* no --kubeconfig outside a pod: the first file of $KUBECONFIG */
+    char env[600];
+    snprintf(env, sizeof env, "%s:/nonexistent/second", path);
+    setenv("KUBECONFIG", env, 1);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    free(cfg.kubeconfig);
+    cfg.kubeconfig = NULL;
+    ck_assert_msg(kvg_cluster_open(&cfg, &s, &i2, &d) == KVG_OK, "%s", d.msg);
+    ck_assert_int_eq(kvg_informers_wait_synced(i2, 10000, &d), KVG_OK);
+    kvg_cluster_close(s, i2);
+    unsetenv("KUBECONFIG");
+    ck_assert_int_eq(kvg_cluster_open(&cfg, &s, &i2, &d), KVG_ECONFIG);
+    ck_assert_msg(strstr(d.msg, "in-cluster") != NULL, "%s", d.msg);
 
     /* files mode */
     kvg_test_write_file(dir, "state/vm.yaml",
