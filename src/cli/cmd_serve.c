@@ -1,0 +1,148 @@
+/* kvguard serve: the admission webhook server. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "kvguard/certs.h"
+#include "kvguard/config.h"
+#include "kvguard/log.h"
+#include "kvguard/server.h"
+#include "kvguard/view.h"
+
+#ifndef KVG_DEFAULT_STATE_DIR
+#define KVG_DEFAULT_STATE_DIR "examples/cluster"
+#endif
+
+/* The signal handler's only way to the server. */
+static kvg_server *volatile g_server;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    kvg_server_request_shutdown(g_server);
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: kvguard serve [--config F] [--listen ADDR:PORT] [--tls-cert F --tls-key F]\n"
+            "                     [--cluster-state DIR | --kubeconfig F] [--log-level L]\n"
+            "\n"
+            "Runs the admission webhook over TLS: POST /validate, POST /mutate,\n"
+            "GET /healthz, /readyz, /metrics. Without --tls-cert/--tls-key, a\n"
+            "throw-away CA and certificate for localhost are generated in a\n"
+            "temporary directory (logged). SIGTERM: readiness false, answer for\n"
+            "shutdown_delay_s, stop accepting, drain within drain_timeout_s, exit 0.\n");
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The zero-setup demo: a CA + localhost certificate in a fresh temp dir. */
+static kvg_err generate_dev_certs(kvg_config *cfg, kvg_diag *d)
+{
+    char dir[] = "/tmp/kvguard-certs-XXXXXX";
+    if (!mkdtemp(dir))
+        return kvg_diag_set(d, KVG_EIO, "cannot create a temporary directory");
+    const char *dns[] = {"localhost"}, *ips[] = {"127.0.0.1", "::1"};
+    kvg_certs_opts o = {.out_dir = dir, .dns = dns, .n_dns = 1, .ips = ips,
+                        .n_ips = 2, .days = 30};
+    kvg_err err = kvg_certs_generate(&o, NULL, d);
+    if (err)
+        return err;
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    cfg->tls_cert = malloc(strlen(dir) + 16);
+    cfg->tls_key = malloc(strlen(dir) + 16);
+    if (!cfg->tls_cert || !cfg->tls_key)
+        return KVG_ENOMEM;
+    sprintf(cfg->tls_cert, "%s/tls.crt", dir);
+    sprintf(cfg->tls_key, "%s/tls.key", dir);
+    kvg_logf(KVG_LOG_WARN, "tls.generated",
+             "no --tls-cert/--tls-key: serving a throw-away certificate for "
+             "localhost; its CA is %s/ca.crt", dir);
+    return KVG_OK;
+}
+
+static kvg_err load_view(const kvg_config *cfg, kvg_store **store, kvg_diag *d)
+{
+    if (cfg->cluster_mode == KVG_CLUSTER_KUBE)
+        return kvg_diag_set(d, KVG_EUNSUPPORTED,
+                            "the kube cluster backend is not available in this "
+                            "build; use --cluster-state DIR");
+    const char *dir = cfg->cluster_state_dir && *cfg->cluster_state_dir
+                          ? cfg->cluster_state_dir
+                          : KVG_DEFAULT_STATE_DIR;
+    kvg_err err = kvg_files_load(dir, store, d);
+    if (!err)
+        kvg_logf(KVG_LOG_INFO, "cluster.loaded", "cluster view loaded from %s", dir);
+    return err;
+}
+
+static int run(kvg_config *cfg)
+{
+    kvg_diag d = {{0}};
+    kvg_store *store = NULL;
+    kvg_err err = KVG_OK;
+    if ((!cfg->tls_cert || !*cfg->tls_cert) && (!cfg->tls_key || !*cfg->tls_key))
+        err = generate_dev_certs(cfg, &d);
+    if (!err)
+        err = load_view(cfg, &store, &d);
+    kvg_server *srv = NULL;
+    if (!err)
+        err = kvg_server_start(cfg, &cfg->policy, kvg_store_view(store), &srv, &d);
+    if (err) {
+        kvg_logf(KVG_LOG_ERROR, "server.start", "%s", d.msg[0] ? d.msg : kvg_strerror(err));
+        kvg_store_free(store);
+        return err == KVG_ECONFIG || err == KVG_EINVAL || err == KVG_EPARSE ? 2 : 1;
+    }
+    g_server = srv;
+    install_signals();
+    kvg_server_wait(srv);
+    g_server = NULL;
+    kvg_server_free(srv);
+    kvg_store_free(store);
+    return 0;
+}
+
+int kvg_cmd_serve(int argc, char **argv)
+{
+    kvg_config cfg;
+    kvg_diag d = {{0}};
+    if (kvg_config_init(&cfg) != KVG_OK) {
+        fprintf(stderr, "kvguard serve: out of memory\n");
+        return 1;
+    }
+    int rc = 0;
+    if (kvg_config_from_args(&cfg, &argc, argv, &d) != KVG_OK) {
+        fprintf(stderr, "kvguard serve: %s\n", d.msg);
+        rc = 2;
+    }
+    for (int i = 1; !rc && i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            rc = -1;
+        } else {
+            fprintf(stderr, "kvguard serve: unknown argument '%s'\n\n", argv[i]);
+            usage(stderr);
+            rc = 2;
+        }
+    }
+    if (!rc) {
+        kvg_log_set_level(cfg.log_level);
+        rc = run(&cfg);
+    }
+    kvg_config_free(&cfg);
+    return rc < 0 ? 0 : rc;
+}
