@@ -71,7 +71,7 @@ typedef struct request {
     struct timespec t0;
     kvg_buf body;
     size_t discarded;
-    bool too_big, answered;
+    bool method_ok, too_big, answered;
 } request;
 
 static double elapsed_s(const struct timespec *t0)
@@ -307,11 +307,18 @@ static enum MHD_Result serve_admission(kvg_server *s, struct MHD_Connection *c,
     return respond(s, c, r, code, "application/json", &out, false);
 }
 
-/* Body bytes: kept up to the cap, then counted and dropped. */
+static bool is_admission(const request *r)
+{
+    return r->route < N_ROUTES && (routes[r->route].id == ROUTE_VALIDATE ||
+                                   routes[r->route].id == ROUTE_MUTATE);
+}
+
+/* Body bytes: kept up to the cap (admission only), then counted and dropped. */
 static enum MHD_Result take_body(kvg_server *s, request *r, const char *data,
                                  size_t n)
 {
-    if (!r->too_big && kvg_buf_append(&r->body, data, n) == KVG_OK)
+    bool keep = r->method_ok && is_admission(r);
+    if (keep && !r->too_big && kvg_buf_append(&r->body, data, n) == KVG_OK)
         return MHD_YES;
     if (!r->too_big) {
         r->too_big = true;
@@ -332,14 +339,29 @@ static size_t find_route(const char *url)
     return N_ROUTES;
 }
 
+/* First call, headers only. Admission requests with a bad Content-Type or an
+ * oversized Content-Length are refused here, before any body byte is read
+ * (the connection then closes). Everything else is answered once the
+ * request is complete: answering earlier makes libmicrohttpd close the
+ * connection, which would defeat keep-alive. */
 static enum MHD_Result begin(kvg_server *s, struct MHD_Connection *c,
                              request *r, const char *url, const char *method)
 {
     r->route = find_route(url);
+    r->method_ok = r->route < N_ROUTES && !strcmp(method, routes[r->route].method);
+    if (r->method_ok && is_admission(r))
+        return check_admission_headers(s, c, r);
+    return MHD_YES;
+}
+
+/* Last call: the whole request is in. */
+static enum MHD_Result finish(kvg_server *s, struct MHD_Connection *c,
+                              request *r, const char *url, const char *method)
+{
     if (r->route == N_ROUTES)
         return respond_error(s, c, r, MHD_HTTP_NOT_FOUND, false,
                              "no such endpoint: %s", url);
-    if (strcmp(method, routes[r->route].method))
+    if (!r->method_ok)
         return respond_error(s, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, false,
                              "method %s not allowed on %s (use %s)", method,
                              url, routes[r->route].method);
@@ -351,7 +373,7 @@ static enum MHD_Result begin(kvg_server *s, struct MHD_Connection *c,
     case ROUTE_METRICS:
         return serve_metrics(s, c, r);
     default:
-        return check_admission_headers(s, c, r);
+        return serve_admission(s, c, r);
     }
 }
 
@@ -378,7 +400,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         *upload_size = 0;
         return r->answered ? MHD_YES : take_body(s, r, upload_data, n);
     }
-    return r->answered ? MHD_YES : serve_admission(s, c, r);
+    return r->answered ? MHD_YES : finish(s, c, r, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
