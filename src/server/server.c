@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -645,6 +646,12 @@ kvg_err kvg_server_wait(kvg_server *s)
     if (delay)
         wait_wake(s, (int)(delay * 1000));
     s->listen_fd = MHD_quiesce_daemon(s->mhd);
+    /* Quiescing only stops accepting: the kernel would still complete
+     * handshakes into the backlog and leave those clients hanging. shutdown()
+     * makes new connections fail fast (refused) so they go elsewhere; the fd
+     * itself is closed only after MHD_stop_daemon, as libmicrohttpd asks. */
+    if (s->listen_fd != MHD_INVALID_SOCKET)
+        shutdown(s->listen_fd, SHUT_RDWR);
     atomic_store(&s->quiesced, true);
     kvg_logf(KVG_LOG_INFO, "server.drain",
              "stopped accepting; draining %d in-flight requests within %us",

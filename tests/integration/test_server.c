@@ -38,7 +38,7 @@ static void stop(void)
 {
     kvg_proc_signal(&srv, SIGTERM);
     int rc = kvg_proc_wait_exit(&srv, 20000);
-    if (rc != 0)
+    if (rc != 0 || getenv("KVG_DUMP"))
         kvg_proc_dump_log(&srv);
     ck_assert_int_eq(rc, 0); /* also: no sanitizer report at exit */
     kvg_test_rmtree(dir);
@@ -182,6 +182,16 @@ static size_t feed(char *buf, size_t size, size_t n, void *ud)
     return want;
 }
 
+/* A paused upload never ends on its own: stop once the answer is in. */
+static int stop_when_answered(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                              curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    long code = 0;
+    curl_easy_getinfo((CURL *)ud, CURLINFO_RESPONSE_CODE, &code);
+    return code != 0;
+}
+
 static size_t sink(char *d, size_t size, size_t n, void *ud)
 {
     (void)d, (void)ud;
@@ -203,6 +213,11 @@ static long post_stream(kvg_tc *c, long declared, bool expect, feeder *f, CURLco
     curl_easy_setopt(h, CURLOPT_READFUNCTION, feed);
     curl_easy_setopt(h, CURLOPT_READDATA, f);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    if (f->pause) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_when_answered);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, h);
+    }
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     if (declared >= 0)
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)declared);
