@@ -93,10 +93,9 @@ kvg_err kvg_cfg_check_listen(const char *s, char *why, size_t n)
         return KVG_ECONFIG;
     }
     port = strtol(colon + 1, &end, 10);
-    /* Port 0 is accepted too: the kernel picks a free port (tests; the
-     * server logs the port it got). */
+    /* Port 0: the kernel picks a free port (tests; logged at start). */
     if (!colon[1] || *end || port < 0 || port > 65535) {
-        snprintf(why, n, "'%.128s': port must be 1-65535", s);
+        snprintf(why, n, "'%.128s': port must be 0-65535", s);
         return KVG_ECONFIG;
     }
     /* An IPv6 address has colons of its own and must be bracketed. */
