@@ -830,8 +830,14 @@ static void mutate(kvg_ctx *c)
     kvg_err e = KVG_OK;
     if (c->lookups)
         e = mutate_source(c, &f, ops, &kind, &name);
+    /* KubeVirt names the target after the VM the clone copies */
+    const char *vm_name = name;
+    if (c->lookups && kind && name && !strcmp(kind, VMSNAP_KIND)) {
+        const json_object *snap = kvg_view_get(c->view, KVG_KIND_VMSNAPSHOT, f.ns, name);
+        vm_name = str_or(kvg_json_str(snap, "spec", "source", "name", NULL), name);
+    }
     if (e == KVG_OK)
-        e = mutate_target(c, &f, ops, name);
+        e = mutate_target(c, &f, ops, vm_name);
     /* the strategy, on the source as mutated */
     if (e == KVG_OK && c->lookups && kind && name && *name &&
         (!strcmp(kind, VM_KIND) || !strcmp(kind, VMSNAP_KIND))) {

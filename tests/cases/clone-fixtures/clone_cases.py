@@ -375,6 +375,11 @@ write_case(G, 'v1alpha1', mut(clone(version='v1alpha1', tgt=None)), STORAGE + ho
 write_case(G, 'upstream-user-guide-testclone', mut(ug), STORAGE + [cirros],
            ok(mutate=True, patch=[{'op': 'add', 'path': '/metadata/annotations', 'value': {'kvguard.io/clone-strategy': 'snapshot'}}]),
            note='the user guide manifest unmodified: mutation only records the strategy (validation refuses its MAC)')
+write_case(G, 'snapshot-source-target-named-after-vm', mut(clone(tgt=None, **SNAPSRC)), STORAGE + [snapshot(), content()],
+           ok(mutate=True, patch=[{'op': 'add', 'path': '/spec/target',
+                                   'value': {'apiGroup': 'kubevirt.io', 'kind': 'VirtualMachine', 'name': 'src-vm-clone-xsjxm'}},
+                                  {'op': 'add', 'path': '/metadata/annotations', 'value': {'kvguard.io/clone-strategy': 'snapshot'}}]),
+           note='the generated target name comes from the VM the snapshot saved, as in KubeVirt')
 write_case(G, 'update-not-mutated', rv(clone(tgt=None), op='UPDATE', old=clone(tgt=None)), base, ok(mutate=True, patch=None))
 print('ok')
 G = 'clone-spec'
