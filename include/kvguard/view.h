@@ -79,6 +79,16 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns,
 kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs,
                           size_t n);
 void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st);
+/* Memory mode of a kind, for objects put from now on (default off).
+ * json-c spends ~0.5-0.8 KiB per JSON object node, so a pruned PV or PVC
+ * costs 6-10 KiB as a tree but ~1 KiB as compact text. With compact on, the
+ * store keeps the text and readers get a tree parsed on first use in their
+ * bracket (cached per thread: the same pointer for repeated lookups) and
+ * freed at their thread's outermost kvg_view_end - so a reader MUST bracket,
+ * and a bracket iterating a compact kind holds a parsed copy of every object
+ * it visited until it ends. Parsing costs a few microseconds per object.
+ * Meant for the high-volume kinds of a real cluster (Pod, PV, PVC). */
+void kvg_store_set_compact(kvg_store *s, kvg_kind kind, bool on);
 void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind,
                                     const char *rv);
 

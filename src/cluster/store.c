@@ -13,8 +13,15 @@
  *
  * The lock prefers writers (a stream of admission requests must not starve
  * the watch threads); since such a lock deadlocks on recursive read locking
- * while a writer waits, kvg_view_begin counts nesting per thread itself. */
+ * while a writer waits, kvg_view_begin counts nesting per thread itself.
+ *
+ * Kinds set compact keep each object as its compact JSON text (a json-c tree
+ * costs roughly ten times the text); readers get a tree parsed on first use,
+ * owned by their thread until their outermost kvg_view_end. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +37,7 @@ typedef struct kind_table {
     kvg_kind_state state;
     char *rv;            /* resourceVersion, owned, or NULL */
     double last_sync;    /* CLOCK_MONOTONIC seconds, 0 = never */
+    atomic_bool compact; /* store new objects serialized (kvg_store_set_compact) */
 } kind_table;
 
 struct kvg_view {
@@ -150,41 +158,122 @@ static const char *object_uid(const json_object *obj)
     return uid && *uid ? uid : NULL;
 }
 
+/* ---- stored values ---------------------------------------------------------
+ * A table holds, per object, either the (pruned) object itself or, for kinds
+ * set compact, a json string with its compact serialization: about a tenth
+ * of the memory, paid for by parsing on read (see materialize()). */
+
+/* Deeper than anything the YAML loader (64) or the apiserver produce. */
+#define KVG_COMPACT_MAX_DEPTH 128
+
+typedef struct prepared {
+    json_object *val; /* what the table will hold: one reference */
+    char *ns, *name, *uid; /* owned copies; uid may be NULL */
+} prepared;
+
+static void prepared_free(prepared *p)
+{
+    json_object_put(p->val);
+    free(p->ns);
+    free(p->name);
+    free(p->uid);
+    memset(p, 0, sizeof *p);
+}
+
+/* Validate, prune and (compact kinds) serialize obj; takes it over. */
+static kvg_err prepare(kvg_kind kind, bool compact, json_object *obj, prepared *p)
+{
+    const char *ns, *name;
+    memset(p, 0, sizeof *p);
+    if (object_key(kind, obj, &ns, &name) != KVG_OK) {
+        json_object_put(obj);
+        return KVG_EINVAL;
+    }
+    kvg_prune_object(kind, obj);
+    if (object_key(kind, obj, &ns, &name) != KVG_OK) { /* pruned away? */
+        json_object_put(obj);
+        return KVG_EINVAL;
+    }
+    const char *uid = object_uid(obj);
+    p->ns = strdup(ns);
+    p->name = strdup(name);
+    p->uid = uid ? strdup(uid) : NULL;
+    if (compact) {
+        const char *text = json_object_to_json_string_ext(
+            obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        p->val = text ? json_object_new_string(text) : NULL;
+        json_object_put(obj);
+    } else {
+        p->val = obj;
+    }
+    if (!p->ns || !p->name || (uid && !p->uid) || !p->val) {
+        prepared_free(p);
+        return KVG_ENOMEM;
+    }
+    return KVG_OK;
+}
+
+/* Parse a compact value back into a tree (NULL on ENOMEM: we wrote it). */
+static json_object *parse_compact(const json_object *val)
+{
+    json_tokener *tok = json_tokener_new_ex(KVG_COMPACT_MAX_DEPTH);
+    if (!tok)
+        return NULL;
+    json_object *o = json_tokener_parse_ex(tok, json_object_get_string((json_object *)val),
+                                           json_object_get_string_len(val));
+    json_tokener_free(tok);
+    return o;
+}
+
+/* The uid of a stored value (parsing a compact one), copied into buf. */
+static const char *value_uid(const json_object *val, char *buf, size_t len)
+{
+    if (!json_object_is_type(val, json_type_string))
+        return object_uid(val);
+    json_object *o = parse_compact(val);
+    const char *uid = object_uid(o);
+    if (uid)
+        snprintf(buf, len, "%s", uid);
+    json_object_put(o);
+    return uid ? buf : NULL;
+}
+
 /* ---- table building (no lock: tables not yet visible, or under wrlock) ---- */
 
-/* Link obj (a reference is taken over) into by_ns/by_uid. Returns the object
- * it replaces with a reference the caller must put, via *old. */
+/* Link p->val (the reference is taken over) into by_ns/by_uid. Returns the
+ * value it replaces with a reference the caller must put, via *old. */
 static kvg_err table_link(json_object *by_ns, json_object *by_uid, size_t *count,
-                          const char *ns, const char *name, json_object *obj,
-                          json_object **old)
+                          prepared *p, json_object **old)
 {
     *old = NULL;
+    json_object *val = p->val;
+    p->val = NULL;
     json_object *names = NULL;
-    if (!json_object_object_get_ex(by_ns, ns, &names)) {
+    if (!json_object_object_get_ex(by_ns, p->ns, &names)) {
         names = json_object_new_object();
-        if (!names || json_object_object_add(by_ns, ns, names) != 0) {
+        if (!names || json_object_object_add(by_ns, p->ns, names) != 0) {
             json_object_put(names);
-            json_object_put(obj);
+            json_object_put(val);
             return KVG_ENOMEM;
         }
     }
     json_object *prev = NULL;
-    bool replacing = json_object_object_get_ex(names, name, &prev);
+    bool replacing = json_object_object_get_ex(names, p->name, &prev);
     if (replacing) {
-        const char *puid = object_uid(prev);
+        char buf[256];
+        const char *puid = value_uid(prev, buf, sizeof buf);
         if (puid)
             json_object_object_del(by_uid, puid);
         *old = json_object_get(prev); /* freed by the caller, outside the lock */
     }
-    if (json_object_object_add(names, name, obj) != 0) {
-        json_object_put(obj);
+    if (json_object_object_add(names, p->name, val) != 0) {
+        json_object_put(val);
         return KVG_ENOMEM; /* json-c unlinked nothing; prev stays */
     }
     if (!replacing)
         (*count)++;
-    const char *uid = object_uid(obj);
-    if (uid && json_object_object_add(by_uid, uid, json_object_get(obj)) != 0) {
-        json_object_put(obj);
+    if (p->uid && json_object_object_add(by_uid, p->uid, json_object_get(val)) != 0) {
+        json_object_put(val);
         return KVG_ENOMEM;
     }
     return KVG_OK;
@@ -192,26 +281,30 @@ static kvg_err table_link(json_object *by_ns, json_object *by_uid, size_t *count
 
 /* ---- writer side ---------------------------------------------------------- */
 
+void kvg_store_set_compact(kvg_store *s, kvg_kind kind, bool on)
+{
+    if (s && kind_ok(kind))
+        atomic_store(&s->view.kinds[kind].compact, on);
+}
+
 kvg_err kvg_store_put(kvg_store *s, kvg_kind kind, json_object *obj)
 {
-    const char *ns, *name;
-    if (!s || !kind_ok(kind) || object_key(kind, obj, &ns, &name) != KVG_OK) {
-        json_object_put(obj);
-        return KVG_EINVAL;
-    }
-    kvg_prune_object(kind, obj);
-    /* Pruning may have rebuilt the metadata: take the key again. */
-    if (object_key(kind, obj, &ns, &name) != KVG_OK) {
+    if (!s || !kind_ok(kind)) {
         json_object_put(obj);
         return KVG_EINVAL;
     }
     kind_table *t = &s->view.kinds[kind];
+    prepared p;
+    kvg_err err = prepare(kind, atomic_load(&t->compact), obj, &p);
+    if (err)
+        return err;
     json_object *old = NULL;
     pthread_rwlock_wrlock(&s->view.lock);
-    kvg_err err = table_link(t->by_ns, t->by_uid, &t->count, ns, name, obj, &old);
+    err = table_link(t->by_ns, t->by_uid, &t->count, &p, &old);
     t->last_sync = now_monotonic();
     pthread_rwlock_unlock(&s->view.lock);
     json_object_put(old);
+    prepared_free(&p);
     return err;
 }
 
@@ -227,7 +320,8 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns, const char
     json_object *names = NULL, *prev = NULL;
     if (json_object_object_get_ex(t->by_ns, ns, &names) &&
         json_object_object_get_ex(names, name, &prev)) {
-        const char *uid = object_uid(prev);
+        char buf[256];
+        const char *uid = value_uid(prev, buf, sizeof buf);
         if (uid)
             json_object_object_del(t->by_uid, uid);
         old = json_object_get(prev);
@@ -250,30 +344,30 @@ kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_
             json_object_put(objs[i]);
         return KVG_EINVAL;
     }
+    kind_table *t = &s->view.kinds[kind];
+    bool compact = atomic_load(&t->compact);
     json_object *by_ns = json_object_new_object();
     json_object *by_uid = json_object_new_object();
     size_t count = 0;
     kvg_err err = (by_ns && by_uid) ? KVG_OK : KVG_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const char *ns, *name;
-        json_object *old = NULL;
-        if (err == KVG_OK) {
-            kvg_prune_object(kind, objs[i]);
-            err = object_key(kind, objs[i], &ns, &name);
-        }
         if (err != KVG_OK) {
-            json_object_put(objs[i]);
-            continue; /* keep going: we own every object and must free it */
+            json_object_put(objs[i]); /* we own every object: free the rest */
+            continue;
         }
-        err = table_link(by_ns, by_uid, &count, ns, name, objs[i], &old);
+        prepared p;
+        json_object *old = NULL;
+        err = prepare(kind, compact, objs[i], &p);
+        if (err == KVG_OK)
+            err = table_link(by_ns, by_uid, &count, &p, &old);
         json_object_put(old); /* a relist listing a name twice: last wins */
+        prepared_free(&p);
     }
     if (err != KVG_OK) {
         json_object_put(by_ns);
         json_object_put(by_uid);
         return err;
     }
-    kind_table *t = &s->view.kinds[kind];
     pthread_rwlock_wrlock(&s->view.lock);
     json_object *old_ns = t->by_ns, *old_uid = t->by_uid;
     t->by_ns = by_ns;
@@ -318,11 +412,111 @@ static _Thread_local struct {
     const kvg_view *view;
     unsigned depth;
 } nest[NEST_MAX];
+/* Brackets open on this thread, all views together: compact objects parsed
+ * for readers live until it drops to 0. */
+static _Thread_local unsigned open_brackets;
 
-void kvg_view_begin(const kvg_view *v)
+/* Trees parsed from compact values on this thread, by stored value, so that
+ * repeated lookups in one bracket return the same object and parse once.
+ * Open addressing on the value pointer; freed when the last bracket closes
+ * (or when the thread exits, for readers that forgot to bracket). */
+typedef struct arena_slot {
+    const json_object *key;
+    json_object *tree;
+} arena_slot;
+
+typedef struct arena {
+    arena_slot *slots;
+    size_t n, cap; /* cap is 0 or a power of two */
+} arena;
+
+static pthread_key_t arena_key;
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+
+static void arena_clear(arena *a)
 {
-    if (!v)
-        return;
+    for (size_t i = 0; i < a->cap; i++)
+        json_object_put(a->slots[i].tree);
+    free(a->slots);
+    memset(a, 0, sizeof *a);
+}
+
+static void arena_destroy(void *p)
+{
+    arena_clear(p);
+    free(p);
+}
+
+static void arena_key_init(void)
+{
+    pthread_key_create(&arena_key, arena_destroy);
+}
+
+static arena *arena_get(bool create)
+{
+    pthread_once(&arena_once, arena_key_init);
+    arena *a = pthread_getspecific(arena_key);
+    if (!a && create && (a = calloc(1, sizeof *a)) && pthread_setspecific(arena_key, a)) {
+        free(a);
+        a = NULL;
+    }
+    return a;
+}
+
+static size_t arena_hash(const void *p, size_t cap)
+{
+    uintptr_t x = (uintptr_t)p;
+    x ^= x >> 17;
+    x *= (uintptr_t)0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 7) & (cap - 1);
+}
+
+static arena_slot *arena_find(arena *a, const json_object *key)
+{
+    size_t i = arena_hash(key, a->cap);
+    while (a->slots[i].key && a->slots[i].key != key)
+        i = (i + 1) & (a->cap - 1);
+    return &a->slots[i];
+}
+
+static bool arena_grow(arena *a)
+{
+    size_t cap = a->cap ? a->cap * 2 : 64;
+    arena old = *a;
+    arena_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    a->slots = slots;
+    a->cap = cap;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slots[i].key)
+            *arena_find(a, old.slots[i].key) = old.slots[i];
+    free(old.slots);
+    return true;
+}
+
+/* What readers get for a stored value: the tree itself, or the tree parsed
+ * from a compact value (NULL only when out of memory). */
+static const json_object *materialize(const json_object *val)
+{
+    if (!val || !json_object_is_type(val, json_type_string))
+        return val;
+    arena *a = arena_get(true);
+    if (!a || ((a->n + 1) * 2 > a->cap && !arena_grow(a)))
+        return NULL;
+    arena_slot *slot = arena_find(a, val);
+    if (!slot->key) {
+        if (!(slot->tree = parse_compact(val)))
+            return NULL;
+        slot->key = val;
+        a->n++;
+    }
+    return slot->tree;
+}
+
+/* Shared lock, reentrant per thread (see the top of this file). */
+static void lock_shared(const kvg_view *v)
+{
     int free_slot = -1;
     for (int i = 0; i < NEST_MAX; i++) {
         if (nest[i].view == v) {
@@ -339,10 +533,8 @@ void kvg_view_begin(const kvg_view *v)
     }
 }
 
-void kvg_view_end(const kvg_view *v)
+static void unlock_shared(const kvg_view *v)
 {
-    if (!v)
-        return;
     for (int i = 0; i < NEST_MAX; i++) {
         if (nest[i].view == v) {
             if (--nest[i].depth > 0)
@@ -354,6 +546,26 @@ void kvg_view_end(const kvg_view *v)
     pthread_rwlock_unlock(view_lock(v));
 }
 
+void kvg_view_begin(const kvg_view *v)
+{
+    if (!v)
+        return;
+    open_brackets++;
+    lock_shared(v);
+}
+
+void kvg_view_end(const kvg_view *v)
+{
+    if (!v)
+        return;
+    if (open_brackets && --open_brackets == 0) {
+        arena *a = arena_get(false);
+        if (a && a->n)
+            arena_clear(a);
+    }
+    unlock_shared(v);
+}
+
 const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind, const char *ns,
                                 const char *name)
 {
@@ -363,7 +575,7 @@ const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind, const char *ns
     if (!json_object_object_get_ex(v->kinds[kind].by_ns, ns_key(kind, ns), &names) ||
         !json_object_object_get_ex(names, name, &obj))
         return NULL;
-    return obj;
+    return materialize(obj);
 }
 
 const json_object *kvg_view_get_by_uid(const kvg_view *v, kvg_kind kind, const char *uid)
@@ -372,15 +584,16 @@ const json_object *kvg_view_get_by_uid(const kvg_view *v, kvg_kind kind, const c
     if (!v || !kind_ok(kind) || !uid ||
         !json_object_object_get_ex(v->kinds[kind].by_uid, uid, &obj))
         return NULL;
-    return obj;
+    return materialize(obj);
 }
 
 static int each_in(const json_object *names, kvg_view_fn fn, void *ud)
 {
-    json_object_object_foreach((json_object *)names, key, obj)
+    json_object_object_foreach((json_object *)names, key, val)
     {
         (void)key;
-        int rc = fn(obj, ud);
+        const json_object *obj = materialize(val);
+        int rc = obj ? fn(obj, ud) : 0; /* NULL: out of memory, skip */
         if (rc)
             return rc;
     }
@@ -410,15 +623,16 @@ int kvg_view_each(const kvg_view *v, kvg_kind kind, const char *ns, kvg_view_fn 
 }
 
 /* The small getters below are also used by metrics and /readyz outside any
- * kvg_view_begin/end bracket, so they lock themselves (reentrant per thread). */
+ * kvg_view_begin/end bracket, so they lock themselves (reentrant per thread,
+ * and without ending a reader's bracket: its parsed objects stay). */
 
 size_t kvg_view_count(const kvg_view *v, kvg_kind kind)
 {
     if (!v || !kind_ok(kind))
         return 0;
-    kvg_view_begin(v);
+    lock_shared(v);
     size_t n = v->kinds[kind].count;
-    kvg_view_end(v);
+    unlock_shared(v);
     return n;
 }
 
@@ -426,9 +640,9 @@ kvg_kind_state kvg_view_state(const kvg_view *v, kvg_kind kind)
 {
     if (!v || !kind_ok(kind))
         return KVG_KIND_UNSYNCED;
-    kvg_view_begin(v);
+    lock_shared(v);
     kvg_kind_state st = v->kinds[kind].state;
-    kvg_view_end(v);
+    unlock_shared(v);
     return st;
 }
 
@@ -437,11 +651,11 @@ bool kvg_view_synced(const kvg_view *v)
     if (!v)
         return false;
     bool synced = true;
-    kvg_view_begin(v);
+    lock_shared(v);
     for (int i = 0; i < KVG_KIND_COUNT; i++)
         if (v->kinds[i].state == KVG_KIND_UNSYNCED)
             synced = false;
-    kvg_view_end(v);
+    unlock_shared(v);
     return synced;
 }
 
@@ -449,9 +663,9 @@ double kvg_view_last_sync(const kvg_view *v, kvg_kind kind)
 {
     if (!v || !kind_ok(kind))
         return 0;
-    kvg_view_begin(v);
+    lock_shared(v);
     double t = v->kinds[kind].last_sync;
-    kvg_view_end(v);
+    unlock_shared(v);
     return t;
 }
 
@@ -460,7 +674,7 @@ kvg_err kvg_view_resource_version(const kvg_view *v, kvg_kind kind, char *buf, s
     if (!v || !kind_ok(kind) || !buf || len == 0)
         return KVG_EINVAL;
     kvg_err err = KVG_OK;
-    kvg_view_begin(v);
+    lock_shared(v);
     const char *rv = v->kinds[kind].rv ? v->kinds[kind].rv : "";
     size_t n = strlen(rv);
     if (n >= len) {
@@ -469,6 +683,6 @@ kvg_err kvg_view_resource_version(const kvg_view *v, kvg_kind kind, char *buf, s
     } else {
         memcpy(buf, rv, n + 1);
     }
-    kvg_view_end(v);
+    unlock_shared(v);
     return err;
 }

@@ -451,6 +451,70 @@ START_TEST(compaction_keeps_content)
 }
 END_TEST
 
+/* ---- compact kinds ---------------------------------------------------------- */
+
+START_TEST(compact_kind_roundtrip)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    /* a tree stored before the switch stays readable */
+    kvg_store_put(s, KVG_KIND_PVC, obj_of("PersistentVolumeClaim", "v1", "a", "tree", "u0", "t"));
+    kvg_store_set_compact(s, KVG_KIND_PVC, true);
+    json_object *orig = json_tokener_parse(
+        "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+        "\"p\",\"namespace\":\"a\",\"uid\":\"u1\",\"managedFields\":[{}],\"labels\":"
+        "{\"l\":\"one\"}},\"spec\":{\"storageClassName\":\"openebs-zfspv\",\"resources\":"
+        "{\"requests\":{\"storage\":\"10Gi\"}}},\"status\":{\"phase\":\"Bound\"}}");
+    json_object *copy = NULL;
+    json_object_deep_copy(orig, &copy, NULL);
+    ck_assert_int_eq(kvg_store_put(s, KVG_KIND_PVC, copy), KVG_OK);
+    json_object_object_del(kvg_json_path(orig, "metadata", NULL), "managedFields");
+
+    kvg_view_begin(v);
+    const json_object *p1 = kvg_view_get(v, KVG_KIND_PVC, "a", "p");
+    ck_assert_ptr_nonnull(p1);
+    ck_assert(json_object_equal((json_object *)p1, orig)); /* pruned, then intact */
+    ck_assert_ptr_eq(kvg_view_get(v, KVG_KIND_PVC, "a", "p"), p1); /* parsed once */
+    ck_assert_ptr_eq(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u1"), p1);
+    kvg_view_begin(v); /* nested: still the same object */
+    ck_assert_ptr_eq(kvg_view_get(v, KVG_KIND_PVC, "a", "p"), p1);
+    kvg_view_end(v);
+    /* the self-locking getters do not end the bracket (p1 stays valid) */
+    ck_assert_uint_eq(kvg_view_count(v, KVG_KIND_PVC), 2);
+    (void)kvg_view_synced(v);
+    ck_assert_str_eq(kvg_json_str(p1, "spec", "resources", "requests", "storage", NULL), "10Gi");
+    ck_assert_str_eq(label_of(kvg_view_get(v, KVG_KIND_PVC, "a", "tree")), "t");
+    int n = 0;
+    kvg_view_each(v, KVG_KIND_PVC, "a", count_cb, &n);
+    ck_assert_int_eq(n, 2);
+    kvg_view_end(v);
+
+    /* replaced under the same name: the uid index follows (uid of a compact value) */
+    kvg_store_put(s, KVG_KIND_PVC, obj_of("PersistentVolumeClaim", "v1", "a", "p", "u2", "two"));
+    kvg_view_begin(v);
+    ck_assert_ptr_null(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u1"));
+    ck_assert_str_eq(label_of(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u2")), "two");
+    kvg_view_end(v);
+    ck_assert_int_eq(kvg_store_delete(s, KVG_KIND_PVC, "a", "p"), KVG_OK);
+    kvg_view_begin(v);
+    ck_assert_ptr_null(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u2"));
+    ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PVC, "a", "p"));
+    kvg_view_end(v);
+    ck_assert_uint_eq(kvg_view_count(v, KVG_KIND_PVC), 1);
+
+    /* a relist of a compact kind */
+    json_object *objs[2] = {obj_of("PersistentVolumeClaim", "v1", "b", "r1", "u3", "r"),
+                            obj_of("PersistentVolumeClaim", "v1", "b", "r2", "u4", "r")};
+    ck_assert_int_eq(kvg_store_replace(s, KVG_KIND_PVC, objs, 2), KVG_OK);
+    kvg_view_begin(v);
+    ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PVC, "a", "tree"));
+    ck_assert_str_eq(label_of(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u4")), "r");
+    kvg_view_end(v);
+    json_object_put(orig);
+    kvg_store_free(s);
+}
+END_TEST
+
 /* ---- concurrency --------------------------------------------------------------- */
 
 #define RELIST_N 40
@@ -458,6 +522,7 @@ END_TEST
 
 typedef struct race {
     kvg_store *s;
+    int ms;
     atomic_bool stop;
     atomic_long reads;
     atomic_long mixed; /* iterations that saw more than one generation */
@@ -536,27 +601,42 @@ static void *writer(void *arg)
     return NULL;
 }
 
-START_TEST(readers_never_see_half_a_relist)
+static void run_race(bool compact, int ms)
 {
-    race r = {.s = new_store()};
+    race r = {.s = new_store(), .ms = ms};
+    kvg_store_set_compact(r.s, KVG_KIND_VM, compact);
+    kvg_store_set_compact(r.s, KVG_KIND_PVC, compact);
     relist(r.s, 1);
     pthread_t rd[READERS], wr;
     for (int i = 0; i < READERS; i++)
         ck_assert_int_eq(pthread_create(&rd[i], NULL, reader, &r), 0);
     ck_assert_int_eq(pthread_create(&wr, NULL, writer, &r), 0);
-    usleep(1000 * 1000);
+    usleep((useconds_t)ms * 1000);
     atomic_store(&r.stop, true);
     for (int i = 0; i < READERS; i++)
         pthread_join(rd[i], NULL);
     pthread_join(wr, NULL);
-    fprintf(stderr, "store race: %ld reads, %ld relists, max generation seen %ld\n",
-            atomic_load(&r.reads), atomic_load(&r.relists), atomic_load(&r.max_gen_seen));
+    fprintf(stderr, "store race (%s): %ld reads, %ld relists, max generation seen %ld\n",
+            compact ? "compact" : "trees", atomic_load(&r.reads), atomic_load(&r.relists),
+            atomic_load(&r.max_gen_seen));
     ck_assert_int_eq(atomic_load(&r.mixed), 0);
-    ck_assert(atomic_load(&r.reads) > 100);
+    /* loose bounds: the machine may be loaded (ASan, valgrind, parallel builds) */
+    ck_assert(atomic_load(&r.reads) >= 10);
     /* the writer was not starved by the readers, and readers saw its work */
-    ck_assert(atomic_load(&r.relists) > 10);
-    ck_assert(atomic_load(&r.max_gen_seen) > 2);
+    ck_assert(atomic_load(&r.relists) >= 2);
+    ck_assert(atomic_load(&r.max_gen_seen) > 1);
     kvg_store_free(r.s);
+}
+
+START_TEST(readers_never_see_half_a_relist)
+{
+    run_race(false, 600);
+}
+END_TEST
+
+START_TEST(readers_never_see_half_a_relist_compact)
+{
+    run_race(true, 600);
 }
 END_TEST
 
@@ -615,7 +695,9 @@ static Suite *suite(void)
     tcase_add_test(tc, prune_common);
     tcase_add_test(tc, prune_pod);
     tcase_add_test(tc, compaction_keeps_content);
+    tcase_add_test(tc, compact_kind_roundtrip);
     tcase_add_test(tc, readers_never_see_half_a_relist);
+    tcase_add_test(tc, readers_never_see_half_a_relist_compact);
     tcase_add_test(tc, nested_begin_with_waiting_writer);
     suite_add_tcase(s, tc);
     return s;
