@@ -1,0 +1,190 @@
+/* Benchmark: resident memory of the cluster view with the population of
+ * issue 3 (2,000 VMs, 2,000 VMIs, 10,000 PVCs, PVs and Pods), as json-c trees
+ * and with every kind compact (kvg_store_set_compact), plus what reading a
+ * compact kind costs. Objects are the example cluster's (larry's VM, VMI,
+ * claim, PV and virt-launcher pod) with a typical managedFields added, each
+ * under a unique name and uid, spread over 50 namespaces.
+ *
+ *   bench_view_memory            both modes, each in its own child process
+ *   bench_view_memory trees|compact */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvguard/buf.h"
+#include "kvguard/json.h"
+#include "kvguard/view.h"
+
+static const char MANAGED_FIELDS[] =
+    "[{\"manager\":\"kube-controller-manager\",\"operation\":\"Update\",\"apiVersion\":\"v1\","
+    "\"time\":\"2026-11-10T08:01:44Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":"
+    "{\"f:annotations\":{\".\":{},\"f:pv.kubernetes.io/bind-completed\":{}}},\"f:spec\":"
+    "{\"f:volumeName\":{}}}},{\"manager\":\"kube-controller-manager\",\"operation\":\"Update\","
+    "\"apiVersion\":\"v1\",\"time\":\"2026-11-10T08:01:44Z\",\"fieldsType\":\"FieldsV1\","
+    "\"fieldsV1\":{\"f:status\":{\"f:accessModes\":{},\"f:capacity\":{\".\":{},\"f:storage\":{}},"
+    "\"f:phase\":{}}},\"subresource\":\"status\"}]";
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void load(const char *rel, kvg_yaml_docs *docs)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", KVG_SOURCE_DIR, rel);
+    kvg_buf b;
+    kvg_diag d;
+    kvg_buf_init(&b, 0);
+    if (kvg_buf_read_file(&b, path, &d) || kvg_yaml_parse(b.data, b.len, path, docs, &d)) {
+        fprintf(stderr, "%s\n", d.msg);
+        exit(2);
+    }
+    kvg_buf_free(&b);
+}
+
+static json_object *find(const kvg_yaml_docs *docs, const char *kind)
+{
+    for (size_t i = 0; i < docs->count; i++)
+        if (kvg_json_str_eq(docs->docs[i].obj, "kind", kind))
+            return docs->docs[i].obj;
+    fprintf(stderr, "no %s in the example\n", kind);
+    exit(2);
+}
+
+static json_object *variant(const json_object *tmpl, int i, const json_object *mf)
+{
+    json_object *o = NULL, *m = NULL;
+    json_object_deep_copy((json_object *)tmpl, &o, NULL);
+    json_object_deep_copy((json_object *)mf, &m, NULL);
+    json_object *meta = kvg_json_path(o, "metadata", NULL);
+    char buf[64];
+    snprintf(buf, sizeof buf, "obj-%06d", i);
+    json_object_object_add(meta, "name", json_object_new_string(buf));
+    snprintf(buf, sizeof buf, "%08x-5a1e-4c0d-9e2b-%012d", (unsigned)i, i);
+    json_object_object_add(meta, "uid", json_object_new_string(buf));
+    if (json_object_object_get_ex(meta, "namespace", NULL)) {
+        snprintf(buf, sizeof buf, "ns-%02d", i % 50);
+        json_object_object_add(meta, "namespace", json_object_new_string(buf));
+    }
+    json_object_object_add(meta, "managedFields", m);
+    return o;
+}
+
+static int count_cb(const json_object *o, void *ud)
+{
+    (void)o;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+static void run(bool compact)
+{
+    kvg_yaml_docs vm, pods;
+    load("examples/cluster/vms/larry.yaml", &vm);
+    load("examples/cluster/vms/pods.yaml", &pods);
+    json_object *mf = json_tokener_parse(MANAGED_FIELDS);
+    const struct {
+        kvg_kind kind;
+        json_object *tmpl;
+        int n;
+    } pop[] = {
+        {KVG_KIND_VM, find(&vm, "VirtualMachine"), 2000},
+        {KVG_KIND_VMI, find(&vm, "VirtualMachineInstance"), 2000},
+        {KVG_KIND_PVC, find(&vm, "PersistentVolumeClaim"), 10000},
+        {KVG_KIND_PV, find(&vm, "PersistentVolume"), 10000},
+        {KVG_KIND_POD, json_object_array_get_idx(kvg_json_array(pods.docs[0].obj, "items", NULL), 0),
+         10000},
+    };
+    kvg_store *s = NULL;
+    kvg_store_new(&s);
+    for (int k = 0; k < KVG_KIND_COUNT; k++)
+        kvg_store_set_compact(s, (kvg_kind)k, compact);
+    malloc_trim(0);
+    long base = rss_kib();
+    printf("%s:\n", compact ? "compact" : "trees");
+    for (size_t p = 0; p < sizeof pop / sizeof pop[0]; p++) {
+        long before = rss_kib();
+        double t0 = now();
+        for (int i = 0; i < pop[p].n; i++)
+            kvg_store_put(s, pop[p].kind, variant(pop[p].tmpl, i, mf));
+        double t1 = now();
+        malloc_trim(0);
+        printf("  %-24s %6d: %+7.1f MiB  (%.1f us/put incl. building the object)\n",
+               kvg_kind_info_get(pop[p].kind)->name, pop[p].n, (rss_kib() - before) / 1024.0,
+               (t1 - t0) * 1e6 / pop[p].n);
+    }
+    printf("  store total: %.1f MiB; process RSS %.1f MiB\n", (rss_kib() - base) / 1024.0,
+           rss_kib() / 1024.0);
+
+    const kvg_view *v = kvg_store_view(s);
+    double t0 = now();
+    int gets = 0;
+    for (int r = 0; r < 20; r++) {
+        kvg_view_begin(v);
+        for (int i = 0; i < 1000; i++, gets++) {
+            char name[32], ns[16];
+            snprintf(name, sizeof name, "obj-%06d", i);
+            snprintf(ns, sizeof ns, "ns-%02d", i % 50);
+            if (!kvg_view_get(v, KVG_KIND_PVC, ns, name))
+                abort();
+        }
+        kvg_view_end(v);
+    }
+    double t1 = now();
+    size_t n = 0;
+    kvg_view_begin(v);
+    kvg_view_each(v, KVG_KIND_POD, "ns-07", count_cb, &n);
+    double t2 = now();
+    long peak = rss_kib();
+    kvg_view_each(v, KVG_KIND_POD, NULL, count_cb, &n);
+    double t3 = now();
+    long peak_all = rss_kib();
+    kvg_view_end(v);
+    printf("  kvg_view_get (PVC): %.2f us; each Pod in one namespace (200): %.2f ms; "
+           "each Pod (10,000): %.1f ms, RSS during that bracket +%.1f MiB\n",
+           (t1 - t0) * 1e6 / gets, (t2 - t1) * 1e3, (t3 - t2) * 1e3,
+           (peak_all - peak) / 1024.0);
+    kvg_store_free(s);
+    json_object_put(mf);
+    kvg_yaml_docs_free(&vm);
+    kvg_yaml_docs_free(&pods);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        run(!strcmp(argv[1], "compact"));
+        return 0;
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            run(mode == 1);
+            fflush(stdout);
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    return 0;
+}
