@@ -548,6 +548,7 @@ static const struct {
     {"snapshot-hostpath-vm-denied.json", KVG_KIND_VM, "vm-cirros"},
     {"restore-running-vm-denied.json", KVG_KIND_VMSNAPSHOT, "snap-larry"},
     {"clone-hostpath-vm-cdi.json", KVG_KIND_VM, "vm-cirros"},
+    {"clone-upstream-example-invalid-mac.json", KVG_KIND_VM, "vm-cirros"},
     {"datavolume-clone-empty-namespace.json", KVG_KIND_PVC, "vm-cirros-data"},
 };
 
