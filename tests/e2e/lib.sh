@@ -299,3 +299,41 @@ kvg_review() {
   KVG_MSG=$(printf '%s\n' "$KVG_OUT" | sed -n 's/^ *"message": "\(.*\)",\{0,1\}$/\1/p' | head -n 1)
   KVG_PATCH=$(printf '%s\n' "$KVG_OUT" | sed -n 's/^ *"patch": "\([A-Za-z0-9+\/=]*\)",\{0,1\}$/\1/p' | head -n 1 | base64 -d 2>/dev/null || true)
 }
+
+# --- `kvguard reconcile` ----------------------------------------------------------
+# kvg_reconcile_start [ARGS...]: the reconciler with the shipped config
+# (manifests/base/config.yaml) as the kvguard-reconciler ServiceAccount
+# (kvg_rbac), metrics/probes on 127.0.0.1:$KVG_RECONCILE_PORT; waits for the lease.
+kvg_reconcile_start() {
+  [ -x "$KVG_BIN" ] || fail "kvguard binary not found: $KVG_BIN (set KVG_BIN)"
+  [ -f "$KVG_DIR/reconciler.kubeconfig" ] || fail "kvg_reconcile_start: run kvg_rbac first"
+  [ -n "${KVG_RECONCILE_PORT:-}" ] || free_port KVG_RECONCILE_PORT
+  local log=$KVG_E2E_WORK/logs/kvguard-reconcile.log
+  echo "--- kvguard reconcile $(date -u +%FT%TZ)" >> "$log"
+  local first; first=$(( $(wc -l < "$log") + 1 ))
+  "$KVG_BIN" reconcile --config "${KVG_CONFIG:-$KVG_MANIFESTS/config.yaml}" \
+    --kubeconfig "$KVG_DIR/reconciler.kubeconfig" --metrics-listen "127.0.0.1:$KVG_RECONCILE_PORT" "$@" \
+    < /dev/null >> "$log" 2>&1 &
+  echo $! > "$KVG_DIR/reconcile.pid"
+  for _ in $(seq 60); do
+    kill -0 "$(cat "$KVG_DIR/reconcile.pid")" 2>/dev/null || { tail -n 20 "$log" >&2; fail "kvguard reconcile exited"; }
+    if [ "$(kubectl -n kvguard-system get lease kvguard-reconciler -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)" ] &&
+       tail -n +"$first" "$log" | grep -q '"leader.acquired"'; then
+      ok "kvguard reconcile running (pid $(cat "$KVG_DIR/reconcile.pid")), holds lease kvguard-system/kvguard-reconciler"
+      return 0
+    fi
+    sleep 0.5
+  done
+  tail -n 20 "$log" >&2
+  fail "kvguard reconcile did not take the lease within 30s"
+}
+
+kvg_reconcile_stop() {
+  local f=$KVG_DIR/reconcile.pid pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$f"
+}
