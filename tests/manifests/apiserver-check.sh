@@ -171,6 +171,7 @@ sar $W get "" secrets "" kvguard-system kvguard-webhook-tls false
 sar $R delete "" persistentvolumeclaims "" $ns x true
 sar $R update "" persistentvolumeclaims "" $ns x false
 sar $R create kubevirt.io virtualmachines "" $ns "" true
+sar $R patch kubevirt.io virtualmachines "" $ns vm1 true
 sar $R update kubevirt.io virtualmachines "" $ns vm1 false
 sar $R update subresources.kubevirt.io virtualmachines start $ns vm1 true
 sar $R update subresources.kubevirt.io virtualmachines stop $ns vm1 false

@@ -13,6 +13,7 @@
 #include "kvguard/config.h"
 #include "kvguard/json.h"
 #include "kvguard/policy.h"
+#include "kvguard/view.h"
 #include "testlib.h"
 
 #define BASE "manifests/base"
@@ -312,6 +313,29 @@ static const route *route_of(const char *group, const char *resource)
     return NULL;
 }
 
+/* The routed versions are the versions the cluster view knows for the kind
+ * (matchPolicy Equivalent covers conversions, but a version the view cannot
+ * decode must not be sent). */
+static void check_versions(const route *rt)
+{
+    kvg_kind k;
+    ck_assert_msg(kvg_kind_from_gk(rt->group, rt->kind, &k) == KVG_OK,
+                  "%s %s is not a kind of the cluster view", rt->group, rt->kind);
+    const kvg_kind_info *ki = kvg_kind_info_get(k);
+    size_t n = 0;
+    for (const char *const *v = ki->versions; v && *v; v++, n++) {
+        bool routed = false;
+        for (const char *const *r = rt->versions; *r; r++)
+            routed |= !strcmp(*r, *v);
+        ck_assert_msg(routed, "%s: version %s not routed", rt->kind, *v);
+    }
+    size_t nr = 0;
+    while (rt->versions[nr])
+        nr++;
+    ck_assert_msg(n == nr, "%s: %zu routed versions, the view knows %zu", rt->kind,
+                  nr, n);
+}
+
 /* The engine and the webhook configurations agree: every routed resource is
  * a kind the engine handles, every kind it handles is routed to both paths,
  * and its neighbours are neither. */
@@ -342,6 +366,7 @@ START_TEST(routed_kinds_are_the_engine_kinds)
         }
         for (size_t i = 0; i < N_ROUTES; i++) {
             ck_assert(kvg_policy_handles(routes[i].group, routes[i].kind));
+            check_versions(&routes[i]);
             ck_assert_msg(seen[i], "%s does not route %s", config_kinds[k],
                           routes[i].kind);
         }
@@ -584,6 +609,27 @@ START_TEST(webhook_service_probes_and_tls_volume)
 }
 END_TEST
 
+/* The reconciler serves plain HTTP probes and metrics on 8080. */
+START_TEST(reconciler_probes_its_metrics_port)
+{
+    json_object *d = find("Deployment", "kvguard-reconciler", NS);
+    json_object *c = at(kvg_json_array(d, "spec", "template", "spec", "containers",
+                                       NULL), 0);
+    ck_assert_int_eq(kvg_json_int(0, container_port(c, "metrics"), "containerPort",
+                                  NULL), 8080);
+    const char *probes[][2] = {{"readinessProbe", "/readyz"},
+                               {"livenessProbe", "/healthz"}};
+    for (size_t i = 0; i < 2; i++) {
+        json_object *g = kvg_json_path(c, probes[i][0], "httpGet", NULL);
+        ck_assert_msg(g, "%s missing", probes[i][0]);
+        ck_assert_str_eq(kvg_json_str(g, "path", NULL), probes[i][1]);
+        ck_assert_str_eq(kvg_json_str(g, "port", NULL), "metrics");
+        ck_assert_str_eq(kvg_json_str(g, "scheme", NULL) ? kvg_json_str(g, "scheme", NULL)
+                                                         : "HTTP", "HTTP");
+    }
+}
+END_TEST
+
 /* ---- the config file against the manifests --------------------------------- */
 
 static const char *psa_enforce(const char *ns)
@@ -700,24 +746,19 @@ static void grants_of(const char *sa, strset *out)
     }
 }
 
-static const char *const read_kinds[] = {
-    "kubevirt.io/virtualmachines", "kubevirt.io/virtualmachineinstances",
-    "snapshot.kubevirt.io/virtualmachinesnapshots",
-    "snapshot.kubevirt.io/virtualmachinesnapshotcontents",
-    "snapshot.kubevirt.io/virtualmachinerestores",
-    "clone.kubevirt.io/virtualmachineclones", "cdi.kubevirt.io/datavolumes",
-    "cdi.kubevirt.io/storageprofiles", "core/persistentvolumeclaims",
-    "core/persistentvolumes", "core/pods", "storage.k8s.io/storageclasses",
-    "snapshot.storage.k8s.io/volumesnapshotclasses",
-    "snapshot.storage.k8s.io/volumesnapshots", "zfs.openebs.io/zfsvolumes",
-    "zfs.openebs.io/zfssnapshots"};
-
+/* get/list/watch of every kind the cluster view tracks (the informers list
+ * and watch them all, cluster-wide): a kind added to the view without its
+ * grant would leave kvguard never ready in a real cluster. */
 static void add_reads(strset *want)
 {
     static const char *const verbs[] = {"get", "list", "watch"};
-    for (size_t i = 0; i < sizeof read_kinds / sizeof read_kinds[0]; i++)
+    for (int k = 0; k < KVG_KIND_COUNT; k++) {
+        const kvg_kind_info *ki = kvg_kind_info_get((kvg_kind)k);
+        ck_assert_ptr_nonnull(ki);
         for (size_t v = 0; v < 3; v++)
-            set_add(want, "cluster %s %s", read_kinds[i], verbs[v]);
+            set_add(want, "cluster %s/%s %s", *ki->group ? ki->group : "core",
+                    ki->resource, verbs[v]);
+    }
 }
 
 START_TEST(webhook_can_only_read_the_kinds_it_looks_at)
@@ -735,6 +776,7 @@ START_TEST(reconciler_writes_only_what_it_must)
         "cluster core/persistentvolumeclaims delete",
         "cluster kubevirt.io/virtualmachines create",
         "cluster kubevirt.io/virtualmachines delete",
+        "cluster kubevirt.io/virtualmachines patch",
         "cluster cdi.kubevirt.io/datavolumes delete",
         "cluster subresources.kubevirt.io/virtualmachines/start update",
         "cluster snapshot.kubevirt.io/virtualmachinerestores patch",
@@ -981,6 +1023,7 @@ int main(void)
     tcase_add_test(tc, validating_updates_only_when_spec_changes);
     tcase_add_test(tc, deployments_are_restricted_and_replicated);
     tcase_add_test(tc, webhook_service_probes_and_tls_volume);
+    tcase_add_test(tc, reconciler_probes_its_metrics_port);
     tcase_add_test(tc, config_agrees_with_the_manifests);
     tcase_add_test(tc, webhook_can_only_read_the_kinds_it_looks_at);
     tcase_add_test(tc, reconciler_writes_only_what_it_must);
