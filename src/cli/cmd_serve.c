@@ -3,12 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "kvguard/certs.h"
 #include "kvguard/config.h"
+#include "kvguard/informer.h"
 #include "kvguard/log.h"
+#include "kvguard/metrics.h"
 #include "kvguard/server.h"
 #include "kvguard/view.h"
 
@@ -49,16 +52,31 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* The zero-setup demo: a CA + localhost certificate in a fresh temp dir. */
+/* The zero-setup demo: a CA + localhost certificate in a fresh temp dir,
+ * removed again at exit. */
+static char g_dev_dir[] = "/tmp/kvguard-certs-XXXXXX";
+
+static void remove_dev_certs(void)
+{
+    static const char *const files[] = {"ca.crt", "tls.crt", "tls.key"};
+    char path[sizeof g_dev_dir + 16];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", g_dev_dir, files[i]);
+        unlink(path);
+    }
+    rmdir(g_dev_dir);
+}
+
 static kvg_err generate_dev_certs(kvg_config *cfg, kvg_diag *d)
 {
-    char dir[] = "/tmp/kvguard-certs-XXXXXX";
+    char *dir = g_dev_dir;
     if (!mkdtemp(dir))
         return kvg_diag_set(d, KVG_EIO, "cannot create a temporary directory");
     const char *dns[] = {"localhost"}, *ips[] = {"127.0.0.1", "::1"};
     kvg_certs_opts o = {.out_dir = dir, .dns = dns, .n_dns = 1, .ips = ips,
                         .n_ips = 2, .days = 30};
     kvg_err err = kvg_certs_generate(&o, NULL, d);
+    atexit(remove_dev_certs);
     if (err)
         return err;
     free(cfg->tls_cert);
@@ -75,36 +93,67 @@ static kvg_err generate_dev_certs(kvg_config *cfg, kvg_diag *d)
     return KVG_OK;
 }
 
-static kvg_err load_view(const kvg_config *cfg, kvg_store **store, kvg_diag *d)
+/* The informers publish these for the kube backend; a files view is loaded
+ * once, so its numbers are set once, under the same names. */
+static void publish_files_metrics(const kvg_view *v)
 {
-    if (cfg->cluster_mode == KVG_CLUSTER_KUBE)
-        return kvg_diag_set(d, KVG_EUNSUPPORTED,
-                            "the kube cluster backend is not available in this "
-                            "build; use --cluster-state DIR");
-    const char *dir = cfg->cluster_state_dir && *cfg->cluster_state_dir
-                          ? cfg->cluster_state_dir
-                          : KVG_DEFAULT_STATE_DIR;
-    kvg_err err = kvg_files_load(dir, store, d);
-    if (!err)
-        kvg_logf(KVG_LOG_INFO, "cluster.loaded", "cluster view loaded from %s", dir);
-    return err;
+    kvg_metrics_register("kvguard_cache_objects", KVG_METRIC_GAUGE,
+                         "Objects in the cluster view cache, by kind.", NULL, 0);
+    kvg_metrics_register("kvguard_cache_last_sync_seconds", KVG_METRIC_GAUGE,
+                         "Unix time of the last successful list or watch event "
+                         "of the cache, by kind.", NULL, 0);
+    double now = (double)time(NULL);
+    kvg_view_begin(v);
+    for (int k = 0; k < KVG_KIND_COUNT; k++) {
+        const kvg_kind_info *ki = kvg_kind_info_get((kvg_kind)k);
+        char labels[160];
+        snprintf(labels, sizeof labels, "kind=\"%s\"", ki->name);
+        kvg_metrics_set("kvguard_cache_objects", labels,
+                        (double)kvg_view_count(v, (kvg_kind)k));
+        kvg_metrics_set("kvguard_cache_last_sync_seconds", labels, now);
+    }
+    kvg_view_end(v);
+}
+
+/* Files: loaded now. Kube: informers start listing; /readyz stays false
+ * until every kind is synced. */
+static kvg_err open_view(kvg_config *cfg, kvg_store **store,
+                         kvg_informers **inf, kvg_diag *d)
+{
+    if (cfg->cluster_mode == KVG_CLUSTER_FILES &&
+        (!cfg->cluster_state_dir || !*cfg->cluster_state_dir)) {
+        free(cfg->cluster_state_dir);
+        if (!(cfg->cluster_state_dir = strdup(KVG_DEFAULT_STATE_DIR)))
+            return KVG_ENOMEM;
+    }
+    kvg_err err = kvg_cluster_open(cfg, store, inf, d);
+    if (err)
+        return err;
+    if (!*inf) {
+        publish_files_metrics(kvg_store_view(*store));
+        kvg_logf(KVG_LOG_INFO, "cluster.loaded", "cluster view loaded from %s",
+                 cfg->cluster_state_dir);
+    }
+    return KVG_OK;
 }
 
 static int run(kvg_config *cfg)
 {
     kvg_diag d = {{0}};
     kvg_store *store = NULL;
+    kvg_informers *inf = NULL;
     kvg_err err = KVG_OK;
     if ((!cfg->tls_cert || !*cfg->tls_cert) && (!cfg->tls_key || !*cfg->tls_key))
         err = generate_dev_certs(cfg, &d);
     if (!err)
-        err = load_view(cfg, &store, &d);
+        err = open_view(cfg, &store, &inf, &d);
     kvg_server *srv = NULL;
     if (!err)
         err = kvg_server_start(cfg, &cfg->policy, kvg_store_view(store), &srv, &d);
     if (err) {
         kvg_logf(KVG_LOG_ERROR, "server.start", "%s", d.msg[0] ? d.msg : kvg_strerror(err));
-        kvg_store_free(store);
+        if (store)
+            kvg_cluster_close(store, inf);
         return err == KVG_ECONFIG || err == KVG_EINVAL || err == KVG_EPARSE ? 2 : 1;
     }
     g_server = srv;
@@ -112,7 +161,7 @@ static int run(kvg_config *cfg)
     kvg_server_wait(srv);
     g_server = NULL;
     kvg_server_free(srv);
-    kvg_store_free(store);
+    kvg_cluster_close(store, inf);
     return 0;
 }
 

@@ -165,30 +165,9 @@ static enum MHD_Result respond_error(kvg_server *s, struct MHD_Connection *c,
 
 /* ---- GET endpoints -------------------------------------------------------- */
 
-static void update_view_metrics(const kvg_view *v)
-{
-    double now = mono_now();
-    kvg_view_begin(v);
-    for (int k = 0; k < KVG_KIND_COUNT; k++) {
-        const kvg_kind_info *ki = kvg_kind_info_get((kvg_kind)k);
-        if (!ki)
-            continue;
-        char labels[96];
-        snprintf(labels, sizeof labels, "kind=\"%s\"", ki->name);
-        kvg_metrics_set("kvguard_cluster_objects", labels,
-                        (double)kvg_view_count(v, (kvg_kind)k));
-        double last = kvg_view_last_sync(v, (kvg_kind)k);
-        if (last > 0)
-            kvg_metrics_set("kvguard_cluster_sync_age_seconds", labels,
-                            now > last ? now - last : 0);
-    }
-    kvg_view_end(v);
-}
-
 static enum MHD_Result serve_metrics(kvg_server *s, struct MHD_Connection *c,
                                      request *r)
 {
-    update_view_metrics(s->view);
     kvg_buf b;
     kvg_buf_init(&b, 0);
     if (kvg_metrics_render(&b)) {
@@ -490,11 +469,6 @@ static void register_metrics(void)
                          "HTTP requests by path and status code.", NULL, 0);
     kvg_metrics_register("kvguard_in_flight_requests", KVG_METRIC_GAUGE,
                          "HTTP requests being served.", NULL, 0);
-    kvg_metrics_register("kvguard_cluster_objects", KVG_METRIC_GAUGE,
-                         "Objects in the cluster view, by kind.", NULL, 0);
-    kvg_metrics_register("kvguard_cluster_sync_age_seconds", KVG_METRIC_GAUGE,
-                         "Seconds since the last list or watch event, by kind.",
-                         NULL, 0);
     kvg_metrics_set("kvguard_in_flight_requests", "", 0);
 }
 
@@ -528,6 +502,8 @@ static kvg_err start_mhd(kvg_server *s, const char *prio, kvg_diag *d)
     atomic_store(&s->starting, true);
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,
+        /* first, so that no message goes to libmicrohttpd's own logger */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_HTTPS_PRIORITIES, prio,
         MHD_OPTION_HTTPS_CERT_CALLBACK, kvg_tls_retrieve,
@@ -535,7 +511,6 @@ static kvg_err start_mhd(kvg_server *s, const char *prio, kvg_diag *d)
         MHD_OPTION_CONNECTION_TIMEOUT, idle,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_END);
     atomic_store(&s->starting, false);
     if (!s->mhd)

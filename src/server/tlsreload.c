@@ -365,6 +365,8 @@ kvg_err kvg_tls_store_start(const char *cert_path, const char *key_path,
     s->key_path = strdup(key_path);
     register_metrics();
     kvg_err err = !s->cert_path || !s->key_path ? KVG_ENOMEM : first_load(s, d);
+    if (err)
+        kvg_diag_prefix(d, "tls");
     pthread_mutex_lock(&g_store_lock);
     if (!err && g_store)
         err = kvg_diag_set(d, KVG_EINVAL, "tls: one server per process");
