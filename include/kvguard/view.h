@@ -87,7 +87,10 @@ void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st);
  * freed at their thread's outermost kvg_view_end - so a reader MUST bracket,
  * and a bracket iterating a compact kind holds a parsed copy of every object
  * it visited until it ends. Parsing costs a few microseconds per object.
- * Meant for the high-volume kinds of a real cluster (Pod, PV, PVC). */
+ * Measured (bench/cache_rss with the issue's 2,000 VMs + 2,000 VMIs +
+ * 10,000 PVCs, PVs and Pods, every kind compact): cache 50 MiB, process RSS
+ * 57 MiB, against 368 MiB as trees; a lookup costs ~35 us instead of
+ * ~0.6 us (bench/view_memory). */
 void kvg_store_set_compact(kvg_store *s, kvg_kind kind, bool on);
 void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind,
                                     const char *rv);

@@ -166,25 +166,42 @@ static const char *object_uid(const json_object *obj)
 /* Deeper than anything the YAML loader (64) or the apiserver produce. */
 #define KVG_COMPACT_MAX_DEPTH 128
 
+/* An object ready to be linked. Its key strings and, for compact kinds, its
+ * serialization live in a scratch buffer (offsets, the buffer may move):
+ * a relist allocates what it keeps only after every tree it parsed is freed
+ * and without small live copies scattered in between, otherwise the
+ * long-lived strings pin most heap pages of the relist's peak. */
+#define NO_OFF SIZE_MAX
+
 typedef struct prepared {
-    json_object *val; /* what the table will hold: one reference */
-    char *ns, *name, *uid; /* owned copies; uid may be NULL */
+    json_object *val;             /* trees: the object (one reference) */
+    size_t ns, name, uid, text;   /* offsets in the scratch buffer */
 } prepared;
 
-static void prepared_free(prepared *p)
+static kvg_err scratch_add(kvg_buf *b, const char *str, size_t *off)
 {
-    json_object_put(p->val);
-    free(p->ns);
-    free(p->name);
-    free(p->uid);
-    memset(p, 0, sizeof *p);
+    *off = b->len;
+    kvg_err err = kvg_buf_append(b, str, strlen(str) + 1);
+    return err == KVG_ETOOBIG ? KVG_ENOMEM : err;
 }
 
-/* Validate, prune and (compact kinds) serialize obj; takes it over. */
-static kvg_err prepare(kvg_kind kind, bool compact, json_object *obj, prepared *p)
+static const char *scratch_str(const kvg_buf *b, size_t off)
+{
+    return off == NO_OFF ? NULL : b->data + off;
+}
+
+static void scratch_init(kvg_buf *b)
+{
+    kvg_buf_init(b, (size_t)1 << 40); /* bounded by memory, not by policy */
+}
+
+/* Validate and prune obj (taken over); compact kinds are serialized into
+ * the scratch buffer and their tree freed. */
+static kvg_err prepare(kvg_kind kind, bool compact, json_object *obj, kvg_buf *scratch,
+                       prepared *p)
 {
     const char *ns, *name;
-    memset(p, 0, sizeof *p);
+    *p = (prepared){NULL, NO_OFF, NO_OFF, NO_OFF, NO_OFF};
     if (object_key(kind, obj, &ns, &name) != KVG_OK) {
         json_object_put(obj);
         return KVG_EINVAL;
@@ -195,22 +212,30 @@ static kvg_err prepare(kvg_kind kind, bool compact, json_object *obj, prepared *
         return KVG_EINVAL;
     }
     const char *uid = object_uid(obj);
-    p->ns = strdup(ns);
-    p->name = strdup(name);
-    p->uid = uid ? strdup(uid) : NULL;
-    if (compact) {
+    kvg_err err = scratch_add(scratch, ns, &p->ns);
+    if (err == KVG_OK)
+        err = scratch_add(scratch, name, &p->name);
+    if (err == KVG_OK && uid)
+        err = scratch_add(scratch, uid, &p->uid);
+    if (err == KVG_OK && compact) {
         const char *text = json_object_to_json_string_ext(
             obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        p->val = text ? json_object_new_string(text) : NULL;
-        json_object_put(obj);
-    } else {
+        err = text ? scratch_add(scratch, text, &p->text) : KVG_ENOMEM;
+    }
+    if (err == KVG_OK && !compact)
         p->val = obj;
-    }
-    if (!p->ns || !p->name || (uid && !p->uid) || !p->val) {
-        prepared_free(p);
-        return KVG_ENOMEM;
-    }
-    return KVG_OK;
+    else
+        json_object_put(obj);
+    return err;
+}
+
+/* The value to link: the tree, or a json string of the serialization. */
+static kvg_err finalize(prepared *p, const kvg_buf *scratch)
+{
+    if (p->text == NO_OFF)
+        return KVG_OK;
+    p->val = json_object_new_string(scratch_str(scratch, p->text));
+    return p->val ? KVG_OK : KVG_ENOMEM;
 }
 
 /* Parse a compact value back into a tree (NULL on ENOMEM: we wrote it). */
@@ -243,22 +268,24 @@ static const char *value_uid(const json_object *val, char *buf, size_t len)
 /* Link p->val (the reference is taken over) into by_ns/by_uid. Returns the
  * value it replaces with a reference the caller must put, via *old. */
 static kvg_err table_link(json_object *by_ns, json_object *by_uid, size_t *count,
-                          prepared *p, json_object **old)
+                          prepared *p, const kvg_buf *scratch, json_object **old)
 {
     *old = NULL;
     json_object *val = p->val;
+    const char *ns = scratch_str(scratch, p->ns), *name = scratch_str(scratch, p->name);
+    const char *uid = scratch_str(scratch, p->uid);
     p->val = NULL;
     json_object *names = NULL;
-    if (!json_object_object_get_ex(by_ns, p->ns, &names)) {
+    if (!json_object_object_get_ex(by_ns, ns, &names)) {
         names = json_object_new_object();
-        if (!names || json_object_object_add(by_ns, p->ns, names) != 0) {
+        if (!names || json_object_object_add(by_ns, ns, names) != 0) {
             json_object_put(names);
             json_object_put(val);
             return KVG_ENOMEM;
         }
     }
     json_object *prev = NULL;
-    bool replacing = json_object_object_get_ex(names, p->name, &prev);
+    bool replacing = json_object_object_get_ex(names, name, &prev);
     if (replacing) {
         char buf[256];
         const char *puid = value_uid(prev, buf, sizeof buf);
@@ -266,13 +293,13 @@ static kvg_err table_link(json_object *by_ns, json_object *by_uid, size_t *count
             json_object_object_del(by_uid, puid);
         *old = json_object_get(prev); /* freed by the caller, outside the lock */
     }
-    if (json_object_object_add(names, p->name, val) != 0) {
+    if (json_object_object_add(names, name, val) != 0) {
         json_object_put(val);
         return KVG_ENOMEM; /* json-c unlinked nothing; prev stays */
     }
     if (!replacing)
         (*count)++;
-    if (p->uid && json_object_object_add(by_uid, p->uid, json_object_get(val)) != 0) {
+    if (uid && json_object_object_add(by_uid, uid, json_object_get(val)) != 0) {
         json_object_put(val);
         return KVG_ENOMEM;
     }
@@ -294,17 +321,22 @@ kvg_err kvg_store_put(kvg_store *s, kvg_kind kind, json_object *obj)
         return KVG_EINVAL;
     }
     kind_table *t = &s->view.kinds[kind];
+    kvg_buf scratch;
+    scratch_init(&scratch);
     prepared p;
-    kvg_err err = prepare(kind, atomic_load(&t->compact), obj, &p);
-    if (err)
-        return err;
+    kvg_err err = prepare(kind, atomic_load(&t->compact), obj, &scratch, &p);
+    if (err == KVG_OK)
+        err = finalize(&p, &scratch);
     json_object *old = NULL;
-    pthread_rwlock_wrlock(&s->view.lock);
-    err = table_link(t->by_ns, t->by_uid, &t->count, &p, &old);
-    t->last_sync = now_monotonic();
-    pthread_rwlock_unlock(&s->view.lock);
+    if (err == KVG_OK) {
+        pthread_rwlock_wrlock(&s->view.lock);
+        err = table_link(t->by_ns, t->by_uid, &t->count, &p, &scratch, &old);
+        t->last_sync = now_monotonic();
+        pthread_rwlock_unlock(&s->view.lock);
+    }
     json_object_put(old);
-    prepared_free(&p);
+    json_object_put(p.val);
+    kvg_buf_free(&scratch);
     return err;
 }
 
@@ -337,6 +369,36 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns, const char
     return err;
 }
 
+/* Build a relist's tables (not yet visible: no lock). Takes every object. */
+static kvg_err build_tables(kvg_kind kind, bool compact, json_object **objs, size_t n,
+                            json_object *by_ns, json_object *by_uid, size_t *count)
+{
+    prepared *ps = n ? calloc(n, sizeof *ps) : NULL;
+    kvg_err err = (n && !ps) ? KVG_ENOMEM : KVG_OK;
+    kvg_buf scratch;
+    scratch_init(&scratch);
+    /* pass 1: prune (and serialize) everything, freeing the trees of compact
+     * kinds; pass 2: allocate what is kept and link it */
+    for (size_t i = 0; i < n; i++) {
+        if (err == KVG_OK)
+            err = prepare(kind, compact, objs[i], &scratch, &ps[i]);
+        else
+            json_object_put(objs[i]); /* we own every object: free the rest */
+    }
+    for (size_t i = 0; ps && i < n; i++) {
+        json_object *old = NULL;
+        if (err == KVG_OK)
+            err = finalize(&ps[i], &scratch);
+        if (err == KVG_OK)
+            err = table_link(by_ns, by_uid, count, &ps[i], &scratch, &old);
+        json_object_put(old); /* a relist listing a name twice: last wins */
+        json_object_put(ps[i].val); /* left over after an error */
+    }
+    kvg_buf_free(&scratch);
+    free(ps);
+    return err;
+}
+
 kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_t n)
 {
     if (!s || !kind_ok(kind) || (n && !objs)) {
@@ -345,24 +407,15 @@ kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_
         return KVG_EINVAL;
     }
     kind_table *t = &s->view.kinds[kind];
-    bool compact = atomic_load(&t->compact);
     json_object *by_ns = json_object_new_object();
     json_object *by_uid = json_object_new_object();
     size_t count = 0;
     kvg_err err = (by_ns && by_uid) ? KVG_OK : KVG_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (err != KVG_OK) {
-            json_object_put(objs[i]); /* we own every object: free the rest */
-            continue;
-        }
-        prepared p;
-        json_object *old = NULL;
-        err = prepare(kind, compact, objs[i], &p);
-        if (err == KVG_OK)
-            err = table_link(by_ns, by_uid, &count, &p, &old);
-        json_object_put(old); /* a relist listing a name twice: last wins */
-        prepared_free(&p);
-    }
+    if (err != KVG_OK)
+        for (size_t i = 0; i < n; i++)
+            json_object_put(objs[i]);
+    else
+        err = build_tables(kind, atomic_load(&t->compact), objs, n, by_ns, by_uid, &count);
     if (err != KVG_OK) {
         json_object_put(by_ns);
         json_object_put(by_uid);
