@@ -138,27 +138,27 @@ static kvg_err filter_map(json_object *map, const json_object *filters)
 {
     if (!json_object_is_type(map, json_type_object) || !filters)
         return KVG_OK;
-    size_t n = (size_t)json_object_object_length(map), k = 0;
-    const char **drop = calloc(n + 1, sizeof *drop);
-    if (!drop)
+    kvg_filter_set *fs = NULL;
+    if (kvg_filter_set_compile(filters, &fs) != KVG_OK)
         return oom();
-    json_object_object_foreach(map, key, val) {
-        (void)val;
-        if (!kvg_filters_keep(filters, key))
-            drop[k++] = key;
-    }
-    /* keys stay valid until deleted: delete from a copy of each name */
-    for (size_t i = 0; i < k; i++) {
-        char *name = strdup(drop[i]);
-        if (!name) {
-            free(drop);
-            return oom();
+    size_t n = (size_t)json_object_object_length(map), k = 0;
+    char **drop = calloc(n + 1, sizeof *drop);
+    kvg_err e = drop ? KVG_OK : KVG_ENOMEM;
+    if (drop) {
+        json_object_object_foreach(map, key, val) {
+            (void)val;
+            if (!kvg_filter_set_keep(fs, key) && !(drop[k++] = strdup(key)))
+                e = KVG_ENOMEM;
         }
-        json_object_object_del(map, name);
-        free(name);
+        for (size_t i = 0; i < k; i++) {
+            if (drop[i])
+                json_object_object_del(map, drop[i]);
+            free(drop[i]);
+        }
     }
     free(drop);
-    return KVG_OK;
+    kvg_filter_set_free(fs);
+    return e;
 }
 
 /* "<target>-<volume>", cut to a valid length (a hash keeps cut names apart). */

@@ -4,6 +4,7 @@
 
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kvguard/buf.h"
@@ -485,49 +486,120 @@ static bool translate(const char *re, kvg_buf *out, int *cflags)
     return x.ok && depth == 0;
 }
 
-bool kvg_filter_regex_match(const char *re, const char *s)
+/* One filter, ready to match: "*", a fast pattern, a compiled regular
+ * expression, or one that matches nothing (invalid, as KubeVirt logs it). */
+typedef enum fkind { F_ALL, F_FAST, F_REGEX, F_NEVER } fkind;
+
+typedef struct cfilter {
+    fkind kind;
+    bool negated;
+    const char *re; /* borrowed from the filter list */
+    regex_t rx;
+} cfilter;
+
+static void cfilter_init(cfilter *f, const char *re)
 {
-    int fast = fast_match(re, s);
-    if (fast >= 0)
-        return fast == 1;
+    f->re = re;
+    if (fast_match(re, "") >= 0) {
+        f->kind = F_FAST;
+        return;
+    }
     kvg_buf ere;
     kvg_buf_init(&ere, 64 * 1024);
     int cflags = 0;
-    bool matched = false;
-    if (translate(re, &ere, &cflags) && ere.data) {
-        regex_t rx;
-        if (regcomp(&rx, ere.data, cflags) == 0) {
-            matched = regexec(&rx, s, 0, NULL, 0) == 0;
-            regfree(&rx);
-        }
-    } else if (!ere.data && !*re) {
-        matched = true;
-    }
+    f->kind = F_NEVER;
+    if (translate(re, &ere, &cflags) && ere.data && regcomp(&f->rx, ere.data, cflags) == 0)
+        f->kind = F_REGEX;
     kvg_buf_free(&ere);
-    return matched;
+}
+
+static bool cfilter_match(const cfilter *f, const char *s)
+{
+    switch (f->kind) {
+    case F_ALL: return true;
+    case F_FAST: return fast_match(f->re, s) == 1;
+    case F_REGEX: return regexec(&f->rx, s, 0, NULL, 0) == 0;
+    case F_NEVER: return false;
+    }
+    return false;
+}
+
+static void cfilter_free(cfilter *f)
+{
+    if (f->kind == F_REGEX)
+        regfree(&f->rx);
+}
+
+bool kvg_filter_regex_match(const char *re, const char *s)
+{
+    cfilter f;
+    cfilter_init(&f, re);
+    bool m = cfilter_match(&f, s);
+    cfilter_free(&f);
+    return m;
+}
+
+struct kvg_filter_set {
+    bool keep_all; /* the list is absent */
+    size_t n;
+    cfilter f[];
+};
+
+kvg_err kvg_filter_set_compile(const json_object *filters, kvg_filter_set **out)
+{
+    bool list = json_object_is_type((json_object *)filters, json_type_array);
+    size_t n = list ? json_object_array_length((json_object *)filters) : 0;
+    kvg_filter_set *fs = calloc(1, sizeof *fs + n * sizeof fs->f[0]);
+    if (!fs)
+        return KVG_ENOMEM;
+    fs->keep_all = !list;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = kvg_json_as_str(json_object_array_get_idx((json_object *)filters, i));
+        cfilter *f = &fs->f[fs->n];
+        if (!t)
+            continue;
+        f->negated = t[0] == '!';
+        if (!f->negated && !strcmp(t, "*")) /* KubeVirt: "*" alone means ".*" */
+            f->kind = F_ALL, f->re = t;
+        else
+            cfilter_init(f, t + f->negated);
+        fs->n++;
+    }
+    *out = fs;
+    return KVG_OK;
+}
+
+bool kvg_filter_set_keep(const kvg_filter_set *fs, const char *key)
+{
+    if (fs->keep_all)
+        return true;
+    bool included = false;
+    for (size_t i = 0; i < fs->n && !included; i++)
+        included = !fs->f[i].negated && cfilter_match(&fs->f[i], key);
+    /* negations take precedence */
+    for (size_t i = 0; i < fs->n && included; i++)
+        if (fs->f[i].negated && cfilter_match(&fs->f[i], key))
+            included = false;
+    return included;
+}
+
+void kvg_filter_set_free(kvg_filter_set *fs)
+{
+    if (!fs)
+        return;
+    for (size_t i = 0; i < fs->n; i++)
+        cfilter_free(&fs->f[i]);
+    free(fs);
 }
 
 /* ---- keep / drop ----------------------------------------------------------- */
 
 bool kvg_filters_keep(const json_object *filters, const char *key)
 {
-    if (!filters || !json_object_is_type((json_object *)filters, json_type_array))
-        return true;
-    bool included = false;
-    size_t n = json_object_array_length((json_object *)filters);
-    for (size_t i = 0; i < n && !included; i++) {
-        const char *f = kvg_json_as_str(json_object_array_get_idx((json_object *)filters, i));
-        if (!f || f[0] == '!')
-            continue;
-        included = !strcmp(f, "*") || kvg_filter_regex_match(f, key);
-    }
-    if (!included)
-        return false;
-    /* negations take precedence */
-    for (size_t i = 0; i < n; i++) {
-        const char *f = kvg_json_as_str(json_object_array_get_idx((json_object *)filters, i));
-        if (f && f[0] == '!' && kvg_filter_regex_match(f + 1, key))
-            return false;
-    }
-    return true;
+    kvg_filter_set *fs = NULL;
+    if (kvg_filter_set_compile(filters, &fs) != KVG_OK)
+        return true; /* out of memory: keeping is the safe side of a copy */
+    bool keep = kvg_filter_set_keep(fs, key);
+    kvg_filter_set_free(fs);
+    return keep;
 }

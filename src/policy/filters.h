@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "kvguard/error.h"
 #include "kvguard/json.h"
 
 /* Validate one filter list (a json array or NULL). For every problem, cb is
@@ -26,6 +27,13 @@ int kvg_filters_validate(const json_object *filters, const char *field,
 
 /* Does the filter list keep this key? filters NULL (absent) keeps everything. */
 bool kvg_filters_keep(const json_object *filters, const char *key);
+
+/* A filter list compiled once for many keys (each regular expression is
+ * compiled once, not per key). NULL filters (absent) keep everything. */
+typedef struct kvg_filter_set kvg_filter_set;
+kvg_err kvg_filter_set_compile(const json_object *filters, kvg_filter_set **out);
+bool kvg_filter_set_keep(const kvg_filter_set *fs, const char *key);
+void kvg_filter_set_free(kvg_filter_set *fs);
 
 /* One regular expression matched anywhere in s, with Go RE2 semantics for
  * the constructs label filters use; false when the expression is invalid. */
