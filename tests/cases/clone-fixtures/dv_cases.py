@@ -240,3 +240,34 @@ write_case(G, 'import-not-mutated', mut(imp), STORAGE, ok(mutate=True, patch=Non
 write_case(G, 'snapshot-source-not-mutated', mut(dv(src_name='s1', snapshot=True, src_ns='', size=None)), STORAGE + [vsnap()],
            ok(mutate=True, patch=None))
 print('ok')
+
+# DataVolumes as KubeVirt creates them from upstream dataVolumeTemplates
+def from_dvt(dvt, name, ns):
+    return {'apiVersion': 'cdi.kubevirt.io/v1beta1', 'kind': 'DataVolume',
+            'metadata': {'name': name, 'namespace': ns,
+                         'ownerReferences': [{'apiVersion': 'kubevirt.io/v1', 'kind': 'VirtualMachine',
+                                              'name': name, 'uid': 'uid-vm-' + name, 'controller': True}]},
+            'spec': copy.deepcopy(dvt['spec'])}
+rhel = yaml.safe_load(open(SHARED + '/reference/cdi-examples/kubevirt-user-guide-templates-rheltinyvm-pvc-clone.yaml'))['items'][0]
+rhel_dv = from_dvt(rhel['spec']['dataVolumeTemplates'][0], 'rheltinyvm', NS)
+rhel_src = pvc('rhel', 'kubevirt', 'rook-ceph-block', '30Gi', mode='Block', access=('ReadWriteMany',))
+write_case('datavolume-mutate', 'upstream-rheltinyvm-template-size', rv(rhel_dv), STORAGE + [rhel_src],
+           ok(mutate=True, patch=[{'op': 'add', 'path': '/spec/storage/resources', 'value': {'requests': {'storage': '30Gi'}}}]),
+           note="source: kubevirt/user-guide templates.md rheltinyvm: the DataVolume KubeVirt creates from its\n"
+                "dataVolumeTemplate (storage: accessModes only) gets the golden PVC kubevirt/rhel's size")
+write_case('datavolume-clone-source', 'upstream-rheltinyvm-template', rv(rhel_dv), STORAGE + [rhel_src],
+           ok(no_warnings=True, rules={'datavolume-clone-source': 'pass', 'datavolume-clone-size': 'pass',
+                                       'datavolume-clone-volume-mode': 'pass', 'datavolume-clone-content': 'pass'}))
+tmpl = yaml.safe_load(open(SHARED + '/reference/cdi-examples/kubevirt-user-guide-vmtemplate-fedora-pvc-clone.yaml'))
+fed_dvt = copy.deepcopy(tmpl['spec']['virtualMachine']['spec']['dataVolumeTemplates'][0])
+fed_dv = from_dvt(fed_dvt, 'fedora-0a1b2c3d4e5f6a7b-rootdisk', NS)
+fed_src = pvc('fedora-golden', 'shared-templates', 'zfs', '12Gi')
+write_case('datavolume-mutate', 'upstream-fedora-template-storage-empty', rv(fed_dv), STORAGE + [fed_src],
+           ok(mutate=True, patch=[{'op': 'add', 'path': '/spec/storage/resources', 'value': {'requests': {'storage': '12Gi'}}}]),
+           note="source: kubevirt/user-guide vm_templates.md fedora-pvc-template (${NAME} expanded): storage: {}")
+write_case('datavolume-clone-source-in-use', 'upstream-fedora-golden-in-use', rv(fed_dv),
+           STORAGE + [fed_src, pod('virt-launcher-fedora-golden-x1', 'fedora-golden', vmname='fedora-golden', ns='shared-templates')],
+           denied(['PVC shared-templates/fedora-golden, which is in use by pod shared-templates/virt-launcher-fedora-golden-x1',
+                   'stop VM shared-templates/fedora-golden first']),
+           note='the golden image VM was left running: every clone of it would hang in CloneScheduled')
+print('ok3')
