@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -11,7 +10,6 @@
 #include "kvguard/config.h"
 #include "kvguard/informer.h"
 #include "kvguard/log.h"
-#include "kvguard/metrics.h"
 #include "kvguard/server.h"
 #include "kvguard/view.h"
 
@@ -93,28 +91,6 @@ static kvg_err generate_dev_certs(kvg_config *cfg, kvg_diag *d)
     return KVG_OK;
 }
 
-/* The informers publish these for the kube backend; a files view is loaded
- * once, so its numbers are set once, under the same names. */
-static void publish_files_metrics(const kvg_view *v)
-{
-    kvg_metrics_register("kvguard_cache_objects", KVG_METRIC_GAUGE,
-                         "Objects in the cluster view cache, by kind.", NULL, 0);
-    kvg_metrics_register("kvguard_cache_last_sync_seconds", KVG_METRIC_GAUGE,
-                         "Unix time of the last successful list or watch event "
-                         "of the cache, by kind.", NULL, 0);
-    double now = (double)time(NULL);
-    kvg_view_begin(v);
-    for (int k = 0; k < KVG_KIND_COUNT; k++) {
-        const kvg_kind_info *ki = kvg_kind_info_get((kvg_kind)k);
-        char labels[160];
-        snprintf(labels, sizeof labels, "kind=\"%s\"", ki->name);
-        kvg_metrics_set("kvguard_cache_objects", labels,
-                        (double)kvg_view_count(v, (kvg_kind)k));
-        kvg_metrics_set("kvguard_cache_last_sync_seconds", labels, now);
-    }
-    kvg_view_end(v);
-}
-
 /* Files: loaded now. Kube: informers start listing; /readyz stays false
  * until every kind is synced. */
 static kvg_err open_view(kvg_config *cfg, kvg_store **store,
@@ -129,11 +105,9 @@ static kvg_err open_view(kvg_config *cfg, kvg_store **store,
     kvg_err err = kvg_cluster_open(cfg, store, inf, d);
     if (err)
         return err;
-    if (!*inf) {
-        publish_files_metrics(kvg_store_view(*store));
+    if (!*inf)
         kvg_logf(KVG_LOG_INFO, "cluster.loaded", "cluster view loaded from %s",
                  cfg->cluster_state_dir);
-    }
     return KVG_OK;
 }
 
