@@ -135,8 +135,10 @@ static enum MHD_Result respond_text(kvg_server *s, struct MHD_Connection *c,
 {
     kvg_buf b;
     kvg_buf_init(&b, 0);
-    if (kvg_buf_printf(&b, "%s\n", text))
+    if (kvg_buf_printf(&b, "%s\n", text)) {
+        kvg_buf_free(&b);
         return MHD_NO;
+    }
     return respond(s, c, r, code, "text/plain; charset=utf-8", &b, false);
 }
 
