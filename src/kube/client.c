@@ -531,8 +531,9 @@ static verdict judge(const kvg_kube_client *c, const kvg_kube_req *req,
 {
     if (attempt >= c->tune.max_attempts || canceled(x->call))
         return DONE;
-    if (req->watch && x->delivered)
-        return DONE; /* the informer resumes from the last resourceVersion */
+    if (req->watch &&
+        (x->delivered || (rc == CURLE_OPERATION_TIMEDOUT && code == 200)))
+        return DONE; /* the caller resumes from the last resourceVersion */
     if (rc != CURLE_OK) {
         if (x->sink_err != KVG_OK)
             return DONE;
@@ -571,6 +572,14 @@ static kvg_err finish(kvg_kube_client *c, const kvg_kube_req *req, xfer *x,
         if (rc == CURLE_ABORTED_BY_CALLBACK)
             return kvg_diag_set(d, KVG_ECANCELED, "%s %s: canceled",
                                 req->method, req->path);
+        /* A watch silent for the low-speed time (no event, no bookmark) or
+         * kept open past its timeout ends like one the server closed: the
+         * caller resumes; a dead server then fails to connect. */
+        if (req->watch && rc == CURLE_OPERATION_TIMEDOUT && code == 200) {
+            kvg_logf(KVG_LOG_DEBUG, "kube.watch", "%s: %s, resuming",
+                     req->path, errbuf[0] ? errbuf : "timed out");
+            return KVG_OK;
+        }
         return kvg_diag_set(d, curl_err(rc), "%s %s%s: %s", req->method,
                             c->cfg.server, req->path,
                             errbuf[0] ? errbuf : curl_easy_strerror(rc));

@@ -145,7 +145,7 @@ struct kvg_fakeapi {
     VEC(logent) log;
     long rv, compact_rv, uid_seq;
     int close_gen, open_watches;
-    bool gone_http, stopping;
+    bool gone_http, stopping, silent;
 };
 
 static char *xdup(const char *s)
@@ -338,6 +338,13 @@ long kvg_fakeapi_bookmark(kvg_fakeapi *f, const char *group,
     pthread_mutex_unlock(&f->mu);
     free(gr);
     return rv;
+}
+
+void kvg_fakeapi_silent(kvg_fakeapi *f, bool silent)
+{
+    pthread_mutex_lock(&f->mu);
+    f->silent = silent;
+    pthread_mutex_unlock(&f->mu);
 }
 
 void kvg_fakeapi_compact(kvg_fakeapi *f)
@@ -719,7 +726,7 @@ static ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max)
             break;
         /* an idle stream sends a blank line each second, which the client
          * ignores, so that a vanished client is noticed (write fails) */
-        if (++w->idle_ticks >= 10) {
+        if (!f->silent && ++w->idle_ticks >= 10) {
             w->idle_ticks = 0;
             pend(w, "\n");
             break;

@@ -50,6 +50,9 @@ long kvg_fakeapi_remove(kvg_fakeapi *f, const char *group,
  * (bumps the version as the apiserver's progress notify does). */
 long kvg_fakeapi_bookmark(kvg_fakeapi *f, const char *group,
                           const char *resource);
+/* Idle watch streams send a blank line every second (so that vanished
+ * clients are noticed); silent: they send nothing at all. */
+void kvg_fakeapi_silent(kvg_fakeapi *f, bool silent);
 /* Forget history: watches and continue tokens older than now get 410. */
 void kvg_fakeapi_compact(kvg_fakeapi *f);
 /* End every open watch stream now (as an apiserver restart would). */

@@ -602,6 +602,29 @@ START_TEST(watch_connect_retried)
 }
 END_TEST
 
+/* No event and no bookmark for the low-speed time: the stream is dropped
+ * and reported as ended (resume), not as an error. */
+START_TEST(watch_silent_stream_ends)
+{
+    kvg_kube_resource r = res_of(KVG_KIND_POD);
+    kvg_diag d;
+    kvg_kube_tuning t = fast;
+    t.watch_low_speed_s = 2;
+    kvg_kube_client_tune(kc, &t);
+    kvg_fakeapi_silent(fa, true);
+    wlog w = {0};
+    char rvs[32];
+    snprintf(rvs, sizeof rvs, "%ld", kvg_fakeapi_rv(fa));
+    kvg_kube_watch_opts o = {.resource_version = rvs, .timeout_s = 60};
+    double t0 = now_s();
+    ck_assert_msg(kvg_kube_watch(kc, &r, NULL, &o, on_event, &w, NULL, &d) ==
+                  KVG_OK, "%s", d.msg);
+    double took = now_s() - t0;
+    ck_assert_msg(took >= 1.5 && took < 10, "took %.2f", took);
+    ck_assert_int_eq(kvg_fakeapi_count(fa, "GET", "/api/v1/pods"), 1);
+}
+END_TEST
+
 static void *cancel_later(void *p)
 {
     usleep(300 * 1000);
@@ -810,6 +833,7 @@ int main(void)
     tcase_add_test(tc, watch_gone);
     tcase_add_test(tc, watch_connect_retried);
     tcase_add_test(tc, watch_cancel_while_idle);
+    tcase_add_test(tc, watch_silent_stream_ends);
     tcase_add_test(tc, discovery);
     tcase_add_test(tc, token_file_rotation);
     tcase_add_test(tc, tls_verification);
