@@ -52,12 +52,17 @@ typedef struct kvg_admit_result {
 /* body -> decode -> policy -> encode -> audit record. On malformed input,
  * returns KVG_EPARSE with out holding a JSON error body and http_status 400.
  * `audit` false suppresses the audit record (tests, fuzzing). */
+typedef struct kvg_audit_sink kvg_audit_sink; /* kvguard/audit.h */
+
 typedef struct kvg_admit_opts {
     bool mutate;
     bool explain;
     bool audit;
     /* With explain: the engine's explanation is appended here (may be NULL). */
     kvg_buf *explain_out;
+    /* With audit: where the record goes (kvg_audit_sink_open, never blocks);
+     * NULL writes it to stderr synchronously through the log writer. */
+    kvg_audit_sink *audit_sink;
 } kvg_admit_opts;
 
 kvg_err kvg_admit(const kvg_policy_config *cfg, const kvg_view *view,

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "kvguard/admission.h"
+#include "kvguard/audit.h"
 #include "kvguard/json.h"
 #include "kvguard/log.h"
 
@@ -97,13 +98,12 @@ static kvg_err audit_rules(const kvg_decision *dec, json_object *rec)
 /* Operations and paths only: values may be whole VM specs. */
 static kvg_err audit_patch(const kvg_decision *dec, json_object *rec)
 {
-    json_object *arr;
-    kvg_err e;
-    if (!dec->patch || !json_object_is_type(dec->patch, json_type_array))
-        return KVG_OK;
-    arr = json_object_new_array();
-    e = put(rec, "patch", arr);
-    for (size_t i = 0; !e && i < json_object_array_length(dec->patch); i++) {
+    json_object *arr = json_object_new_array();
+    kvg_err e = put(rec, "patch", arr);
+    size_t n = dec->patch && json_object_is_type(dec->patch, json_type_array)
+                   ? json_object_array_length(dec->patch) : 0;
+    /* always present (empty when nothing was patched): a stable record */
+    for (size_t i = 0; !e && i < n; i++) {
         json_object *op = json_object_array_get_idx(dec->patch, i);
         json_object *o = json_object_new_object();
         if ((e = push(arr, o)) || (e = put_str(o, "op", kvg_json_str(op, "op", NULL))))
@@ -125,7 +125,7 @@ static kvg_err audit_decision(const kvg_decision *dec, bool mutate,
         (e = put(rec, "code", json_object_new_int(dec->allowed ? 200 : dec->code ? dec->code : 403))) ||
         (e = audit_rules(dec, rec)))
         return e;
-    if (dec->message && (e = put_str(rec, "message", dec->message)))
+    if ((e = put_str(rec, "message", dec->message)))
         return e;
     if ((e = put(rec, "warnings", warn)))
         return e;
@@ -186,12 +186,17 @@ static void remember_request(const kvg_request *q, kvg_admit_result *res)
 }
 
 static void write_audit(const kvg_review *rv, const kvg_decision *dec,
-                        bool mutate, double seconds)
+                        bool mutate, double seconds, kvg_audit_sink *sink)
 {
     kvg_buf line;
     kvg_buf_init(&line, 0);
-    if (kvg_audit_format(rv, dec, mutate, seconds, &line) == KVG_OK)
-        kvg_log_raw_line(line.data, line.len);
+    if (kvg_audit_format(rv, dec, mutate, seconds, &line) == KVG_OK) {
+        /* a full sink drops and counts the record itself */
+        if (sink)
+            (void)kvg_audit_sink_write(sink, line.data, line.len);
+        else
+            kvg_log_raw_line(line.data, line.len);
+    }
     else
         kvg_logf(KVG_LOG_ERROR, "audit.format", "cannot format the audit "
                  "record of %s", rv->req.uid);
@@ -225,7 +230,7 @@ static kvg_err decide_and_encode(const kvg_policy_config *cfg,
     if (o->explain && o->explain_out && dec.explain.len)
         (void)kvg_buf_append(o->explain_out, dec.explain.data, dec.explain.len);
     if (o->audit)
-        write_audit(rv, &dec, o->mutate, res->seconds);
+        write_audit(rv, &dec, o->mutate, res->seconds, o->audit_sink);
 done:
     kvg_decision_free(&dec);
     return e;

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"serve", kvg_cmd_serve, "run the admission webhook server"},
     {"review", kvg_cmd_review, "decide one AdmissionReview from a file or stdin"},
     {"certs", kvg_cmd_certs, "generate a CA and a serving certificate"},
+    {"audit", kvg_cmd_audit, "report what kvguard would decide about every VM and pending object"},
     {"reconcile", kvg_cmd_reconcile, "clean up after restores, finish CDI clone fallbacks"},
     {"version", kvg_cmd_version, "print version, build flags and library versions"},
 };
