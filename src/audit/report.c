@@ -143,6 +143,17 @@ static json_object *decision_json(rb *b, const kvg_decision *dec)
     return o;
 }
 
+/* The decided clone strategy. The annotation key is shared with the audit
+ * note of a failing clone-strategy rule (action audit), whose value is a
+ * message: only the two strategy names count. */
+static const char *clone_strategy(const kvg_decision *dec)
+{
+    const char *s = kvg_json_str(dec->annotations, "clone-strategy", NULL);
+    if (s && (!strcmp(s, "snapshot") || !strcmp(s, "cdi")))
+        return s;
+    return "unknown";
+}
+
 /* The engine on a CREATE of obj (a synthesized or an existing object). */
 static json_object *decide_create(rb *b, const char *api_version,
                                   const char *kind, const char *resource,
@@ -168,11 +179,8 @@ static json_object *decide_create(rb *b, const char *api_version,
     } else {
         *allowed = dec.allowed;
         o = decision_json(b, &dec);
-        if (dec.annotations) {
-            const char *s = kvg_json_str(dec.annotations, "clone-strategy", NULL);
-            if (s)
-                add_str(b, o, "strategy", s);
-        }
+        if (!strcmp(kind, "VirtualMachineClone"))
+            add_str(b, o, "strategy", clone_strategy(&dec));
     }
     kvg_decision_free(&dec);
     if (!*allowed)
