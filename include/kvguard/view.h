@@ -51,7 +51,9 @@ typedef struct kvg_kind_info {
 } kvg_kind_info;
 
 const kvg_kind_info *kvg_kind_info_get(kvg_kind kind);
-/* Map an apiVersion group + kind name to a kvg_kind; KVG_ENOTFOUND otherwise. */
+/* Map an apiVersion group + kind name to a kvg_kind; KVG_ENOTFOUND otherwise.
+ * Also accepts zfs-localpv's pre-0.6 group "openebs.io" for ZFSVolume and
+ * ZFSSnapshot (same fields; kvg_kind_info_get gives the current group). */
 kvg_err kvg_kind_from_gk(const char *group, const char *kind, kvg_kind *out);
 /* Same, from an object's "apiVersion" (group/version or "v1") and "kind". */
 kvg_err kvg_kind_of_object(const json_object *obj, kvg_kind *out);
@@ -102,7 +104,10 @@ void kvg_view_end(const kvg_view *v);
 const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind,
                                 const char *ns, const char *name);
 /* Calls fn for every object of kind (in namespace ns, or all when ns NULL);
- * stops early when fn returns non-zero and returns that value. */
+ * stops early when fn returns non-zero and returns that value. Order: by
+ * namespace, then by name, each in order of first insertion (for the files
+ * backend: sorted file order, then document order). ns is ignored for
+ * cluster-scoped kinds. */
 typedef int (*kvg_view_fn)(const json_object *obj, void *ud);
 int kvg_view_each(const kvg_view *v, kvg_kind kind, const char *ns,
                   kvg_view_fn fn, void *ud);

@@ -218,10 +218,14 @@ static kvg_err check_meta(loader *L, const objctx *c, json_object *obj, kvg_kind
         return err;
     if (!**name)
         return fail(L, mc.line, c->where, "metadata.name is empty");
+    if (strlen(*name) > 253) /* the apiserver's limit; also keeps keys bounded */
+        return fail(L, mc.line, c->where, "metadata.name is longer than 253 characters");
     mc.line = line_of(L, c->base, k_ns, c->line);
     err = check_str_field(L, &mc, meta, "namespace", "metadata.namespace", ns);
     if (err && err != KVG_ENOTFOUND)
         return err;
+    if (*ns && strlen(*ns) > 63)
+        return fail(L, mc.line, c->where, "metadata.namespace is longer than 63 characters");
     if (!kvg_kind_info_get(kind)->namespaced) {
         *ns = "";
     } else if (!*ns || !**ns) {

@@ -179,6 +179,15 @@ START_TEST(errors_name_file_document_line)
                     "metadata:\n"
                     "  name: ''\n",
                     "x.yaml", "x.yaml: document 1 (line 4): metadata.name is empty");
+    char longname[400];
+    snprintf(longname, sizeof longname,
+             "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: a\n  name: n%0300d\n", 7);
+    load_text_fails(longname, "x.yaml",
+                    "x.yaml: document 1 (line 5): metadata.name is longer than 253 characters");
+    snprintf(longname, sizeof longname,
+             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: a%070d\n", 7);
+    load_text_fails(longname, "x.yaml",
+                    "x.yaml: document 1 (line 5): metadata.namespace is longer than 63 characters");
     load_text_fails("apiVersion: kubevirt.io/v1\n"
                     "kind: VirtualMachine\n"
                     "spec: {}\n",
