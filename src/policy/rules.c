@@ -61,10 +61,11 @@ static const kvg_rule_info rules[KVG_RULE_COUNT] = {
       "the source VM, or the ready source snapshot with every volume backed up, exists"),
     R(KVG_RULE_CLONE_TARGET_FREE, "clone-target-free", "VirtualMachineClone",
       true, KVG_ACTION_ENFORCE, "no VM with the target name exists"),
-    /* "—" in the spec: it decides and never denies by itself; AUDIT records
-     * the decision without a warning. */
+    /* "—" in the spec: a decided strategy never denies, it only ever fails
+     * when its input is unknown, and SPEC §3 denies on unknown there (the
+     * clone would otherwise silently skip a disk): hence enforce. */
     R(KVG_RULE_CLONE_STRATEGY, "clone-strategy", "VirtualMachineClone", true,
-      KVG_ACTION_AUDIT,
+      KVG_ACTION_ENFORCE,
       "decides snapshot (KubeVirt clones) or cdi (host-assisted copy fallback)"),
     R(KVG_RULE_CLONE_FALLBACK_SOURCE_STOPPED, "clone-fallback-source-stopped",
       "VirtualMachineClone", true, KVG_ACTION_ENFORCE,

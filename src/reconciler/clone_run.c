@@ -209,8 +209,9 @@ static kvg_rec_result succeed(kvg_rec *r, const json_object *clone, const json_o
 
 static kvg_rec_result follow_target(kvg_rec *r, const json_object *clone, const json_object *vm)
 {
-    if (!kvg_json_str_eq(kvg_json_path(vm, "metadata", "labels", NULL), KVG_CLONE_NAME_KEY,
-                         kvg_obj_name(clone)))
+    /* the annotation, not the label: a label value cannot hold every clone name */
+    const char *made_for = kvg_obj_annotation(vm, KVG_CLONE_NAME_KEY);
+    if (!made_for || strcmp(made_for, kvg_obj_name(clone)))
         return fail(r, clone, "target VirtualMachine %s exists and was not created for this clone",
                     kvg_obj_name(vm));
     dv_tally t = {0};
@@ -276,7 +277,7 @@ static int find_orphan(const json_object *vm, void *ud)
 {
     orphans *o = ud;
     const json_object *ref = kvg_owner_of_kind(vm, "VirtualMachineClone");
-    if (!ref || !kvg_obj_label(vm, KVG_CLONE_NAME_KEY))
+    if (!ref || !kvg_obj_annotation(vm, KVG_CLONE_NAME_KEY))
         return 0;
     const char *uid = kvg_json_str(ref, "uid", NULL);
     if (uid && kvg_view_get_by_uid(o->v, KVG_KIND_VMCLONE, uid))
