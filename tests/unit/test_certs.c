@@ -1,12 +1,15 @@
 /* Unit tests of certificate generation (src/server/certgen.c), the TLS pair
  * check of the reloader, worker sizing and the TLS priorities. */
 #include <check.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -262,6 +265,122 @@ START_TEST(tls_priorities)
 }
 END_TEST
 
+/* ---- the reloadable credential store (refcounts) ---------------------- */
+
+static void copy_pair(const char *from, const char *to)
+{
+    char cmd[2048];
+    /* temp + rename, as kubelet and kvguard certs do */
+    snprintf(cmd, sizeof cmd,
+             "cp %s/tls.crt %s/.c && cp %s/tls.key %s/.k && "
+             "mv %s/.k %s/tls.key && mv %s/.c %s/tls.crt",
+             from, to, from, to, to, to, to, to);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void openssl_serial(const char *sub, char *out, size_t n)
+{
+    char rel[600];
+    snprintf(rel, sizeof rel, "%s/tls.crt", sub);
+    FILE *f = fopen(rel, "r");
+    ck_assert_ptr_nonnull(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(x), NULL);
+    char *hex = BN_bn2hex(bn);
+    snprintf(out, n, "%s", hex);
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(x);
+}
+
+static bool wait_store_serial(kvg_tls_store *st, const char *want)
+{
+    char got[128];
+    for (int i = 0; i < 300; i++) {
+        kvg_tls_store_serial(st, got, sizeof got);
+        if (!strcmp(got, want))
+            return true;
+        usleep(10 * 1000);
+    }
+    return false;
+}
+
+START_TEST(store_keeps_old_pair_for_open_sessions)
+{
+    char a[600], b[600], live[600], cert[700], key[700];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(live, sizeof live, "%s/live", dir);
+    ck_assert_int_eq(gen(a, false, NULL, NULL), KVG_OK);
+    ck_assert_int_eq(gen(b, false, NULL, NULL), KVG_OK);
+    ck_assert_int_eq(mkdir(live, 0755), 0);
+    copy_pair(a, live);
+    snprintf(cert, sizeof cert, "%s/tls.crt", live);
+    snprintf(key, sizeof key, "%s/tls.key", live);
+    char sa[128], sb[128];
+    openssl_serial(a, sa, sizeof sa);
+    openssl_serial(b, sb, sizeof sb);
+
+    kvg_tls_store *st = NULL;
+    kvg_diag d = {{0}};
+    ck_assert_int_eq(kvg_tls_store_start(cert, key, 20, &st, &d), KVG_OK);
+    ck_assert(wait_store_serial(st, sa));
+
+    /* a handshake on A ... */
+    gnutls_session_t s1 = (gnutls_session_t)(uintptr_t)0x1000;
+    gnutls_pcert_st *p1 = NULL;
+    unsigned n1 = 0;
+    gnutls_privkey_t k1 = NULL;
+    ck_assert_int_eq(kvg_tls_retrieve(s1, NULL, 0, NULL, 0, &p1, &n1, &k1), 0);
+    ck_assert_uint_eq(n1, 1);
+    unsigned char *der = malloc(p1->cert.size);
+    memcpy(der, p1->cert.data, p1->cert.size);
+    size_t der_len = p1->cert.size;
+
+    /* ... while the files rotate to B */
+    copy_pair(b, live);
+    ck_assert_msg(wait_store_serial(st, sb), "rotation not picked up");
+    /* A is still intact for s1 (ASan would flag a use after free) */
+    ck_assert_uint_eq(p1->cert.size, der_len);
+    ck_assert_int_eq(memcmp(p1->cert.data, der, der_len), 0);
+    /* new handshakes get B */
+    gnutls_session_t s2 = (gnutls_session_t)(uintptr_t)0x2000;
+    gnutls_pcert_st *p2 = NULL;
+    unsigned n2 = 0;
+    gnutls_privkey_t k2 = NULL;
+    ck_assert_int_eq(kvg_tls_retrieve(s2, NULL, 0, NULL, 0, &p2, &n2, &k2), 0);
+    ck_assert_ptr_ne(p2, p1);
+    ck_assert(p2->cert.size != der_len || memcmp(p2->cert.data, der, der_len));
+    kvg_tls_session_closed(s1); /* last user of A: freed now (LSan checks) */
+    kvg_tls_session_closed(s1); /* unknown session: no-op */
+
+    /* garbage is refused, B stays */
+    kvg_test_write_file(live, "tls.crt", "-----BEGIN CERTIFICATE-----\ngarbage\n");
+    usleep(200 * 1000);
+    char got[128];
+    kvg_tls_store_serial(st, got, sizeof got);
+    ck_assert_str_eq(got, sb);
+    free(der);
+    /* s2 is still open: the store frees what sessions hold too */
+    kvg_tls_store_free(st);
+}
+END_TEST
+
+START_TEST(store_start_errors_name_the_file)
+{
+    kvg_tls_store *st = NULL;
+    kvg_diag d = {{0}};
+    ck_assert_int_eq(kvg_tls_store_start("/nonexistent/tls.crt", "/nonexistent/tls.key",
+                                         0, &st, &d), KVG_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(d.msg, "/nonexistent/tls.crt"));
+    ck_assert_int_eq(kvg_tls_store_start("", "x", 0, &st, &d), KVG_ECONFIG);
+    ck_assert_ptr_null(st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("certs");
@@ -273,6 +392,8 @@ int main(void)
     tcase_add_test(tc, pair_check_detects_mismatch);
     tcase_add_test(tc, workers_follow_cgroup_quota);
     tcase_add_test(tc, tls_priorities);
+    tcase_add_test(tc, store_keeps_old_pair_for_open_sessions);
+    tcase_add_test(tc, store_start_errors_name_the_file);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
