@@ -92,7 +92,6 @@ set_status() {
 }
 
 # --- kvguard (the real binary, $KVG_BIN) ----------------------------------------
-# Not used by any scenario until `kvguard serve` has its kube backend.
 KVG_BIN=${KVG_BIN:-$REPO_DIR/build/kvguard}
 KVG_DIR=$KVG_E2E_WORK/kvguard
 KVG_MANIFESTS=${KVG_MANIFESTS:-$REPO_DIR/manifests/base}
@@ -158,7 +157,8 @@ kvg__kubeconfig() {
   chmod 600 "$1"
 }
 
-# kvg_start [EXTRA ARGS...]: `kvguard serve` on 127.0.0.1:$KVG_PORT with the
+# kvg_start [EXTRA ARGS...]: `kvguard serve` with the shipped config
+# (manifests/base/config.yaml, or $KVG_CONFIG) on 127.0.0.1:$KVG_PORT with the
 # kube backend, as the kvguard-webhook ServiceAccount when kvg_rbac ran
 # (else $KVG_KUBECONFIG, else the unprivileged static user "kvguard").
 kvg_start() {
@@ -169,7 +169,8 @@ kvg_start() {
     || kc=$KVG_E2E_KVGUARD_KUBECONFIG
   mkdir -p "$KVG_E2E_WORK/logs"
   echo "--- kvguard serve $(date -u +%FT%TZ)" >> "$KVG_E2E_WORK/logs/kvguard.log"
-  "$KVG_BIN" serve --listen "127.0.0.1:$KVG_PORT" --tls-cert "$KVG_CERT" --tls-key "$KVG_KEY" \
+  "$KVG_BIN" serve --config "${KVG_CONFIG:-$KVG_MANIFESTS/config.yaml}" \
+    --listen "127.0.0.1:$KVG_PORT" --tls-cert "$KVG_CERT" --tls-key "$KVG_KEY" \
     --kubeconfig "$kc" "$@" < /dev/null >> "$KVG_E2E_WORK/logs/kvguard.log" 2>&1 &
   echo $! > "$KVG_DIR/serve.pid"
   for _ in $(seq 120); do
@@ -245,17 +246,23 @@ kvg_unregister() {
 }
 
 # webhook_latency: the apiserver's own view of each kvguard webhook, from
-# apiserver_admission_webhook_admission_duration_seconds (sum/count = mean).
+# apiserver_admission_webhook_admission_duration_seconds (sum/count = mean),
+# next to the whole request (apiserver_request_duration_seconds, CREATE =
+# verb POST) of the kinds kvguard intercepts: the webhook's share.
 webhook_latency() {
-  kubectl get --raw /metrics 2>/dev/null |
-    awk '/^apiserver_admission_webhook_admission_duration_seconds_(sum|count)\{/ && /kvguard/ {
-           match($0, /name="[^"]*"/); n = substr($0, RSTART + 6, RLENGTH - 7)
-           match($0, /operation="[^"]*"/); op = substr($0, RSTART + 11, RLENGTH - 12)
-           match($0, /rejected="[^"]*"/); rj = substr($0, RSTART + 10, RLENGTH - 11)
-           k = n " " op " rejected=" rj
-           if ($0 ~ /_sum\{/) sum[k] += $NF; else cnt[k] += $NF }
-         END { for (k in cnt) if (cnt[k] > 0)
-                 printf "  %-45s calls %5d  mean %7.2f ms\n", k, cnt[k], 1000 * sum[k] / cnt[k] }' | sort
+  kubectl get --raw /metrics 2>/dev/null | awk '
+    function label(s, k,   r) { if (match(s, k "=\"[^\"]*\"")) { r = substr(s, RSTART + length(k) + 2, RLENGTH - length(k) - 3); return r } return "" }
+    /^apiserver_admission_webhook_admission_duration_seconds_(sum|count)\{/ && /kvguard/ {
+      k = sprintf("%-32s %-6s rejected=%-5s", label($0, "name"), label($0, "operation"), label($0, "rejected"))
+      if ($0 ~ /_sum\{/) wsum[k] += $NF; else wcnt[k] += $NF }
+    /^apiserver_request_duration_seconds_(sum|count)\{/ && /verb="POST"/ &&
+    /resource="(virtualmachinesnapshots|virtualmachinerestores|virtualmachineclones|datavolumes)"/ {
+      k = sprintf("%-32s %-6s", "request " label($0, "resource"), "POST")
+      if ($0 ~ /_sum\{/) rsum[k] += $NF; else rcnt[k] += $NF }
+    END {
+      for (k in wcnt) if (wcnt[k] > 0) printf "  webhook %s calls %5d  mean %7.2f ms\n", k, wcnt[k], 1000 * wsum[k] / wcnt[k]
+      for (k in rcnt) if (rcnt[k] > 0) printf "  %s                 calls %5d  mean %7.2f ms\n", k, rcnt[k], 1000 * rsum[k] / rcnt[k]
+    }' | sort
 }
 
 # --- `kvguard review --kubeconfig`: the kube backend without the server ----------
