@@ -17,3 +17,18 @@ run_suite build
 echo "== build and test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DKVG_SANITIZE=ON
+
+echo "== valgrind over the unit tests (plain build)"
+vg_failed=0 vg_passed=0
+for name in $(ctest --test-dir build -N -L unit | sed -n 's/.*unit\.\(test_[a-z0-9_]*\)$/\1/p'); do
+  if ! CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      --error-exitcode=99 "build/tests/$name" >"build/valgrind-$name.log" 2>&1; then
+    echo "valgrind: $name FAILED (build/valgrind-$name.log)"; tail -40 "build/valgrind-$name.log"
+    vg_failed=$((vg_failed + 1))
+  else
+    echo "valgrind: $name clean"
+    vg_passed=$((vg_passed + 1))
+  fi
+done
+echo "valgrind: $vg_passed passed, $vg_failed failed"
+[ "$vg_failed" -eq 0 ]
