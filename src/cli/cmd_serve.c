@@ -17,13 +17,17 @@
 #define KVG_DEFAULT_STATE_DIR "examples/cluster"
 #endif
 
-/* The signal handler's only way to the server. */
+/* The signal handler's only way to the server. A signal that arrives while
+ * the server is still starting is remembered and honoured once it runs. */
 static kvg_server *volatile g_server;
+static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    kvg_server_request_shutdown(g_server);
+    g_stop = 1;
+    if (g_server)
+        kvg_server_request_shutdown(g_server);
 }
 
 static void usage(FILE *to)
@@ -117,6 +121,7 @@ static int run(kvg_config *cfg)
     kvg_store *store = NULL;
     kvg_informers *inf = NULL;
     kvg_err err = KVG_OK;
+    install_signals();
     if ((!cfg->tls_cert || !*cfg->tls_cert) && (!cfg->tls_key || !*cfg->tls_key))
         err = generate_dev_certs(cfg, &d);
     if (!err)
@@ -131,7 +136,8 @@ static int run(kvg_config *cfg)
         return err == KVG_ECONFIG || err == KVG_EINVAL || err == KVG_EPARSE ? 2 : 1;
     }
     g_server = srv;
-    install_signals();
+    if (g_stop)
+        kvg_server_request_shutdown(srv);
     kvg_server_wait(srv);
     g_server = NULL;
     kvg_server_free(srv);

@@ -69,6 +69,28 @@ START_TEST(readyz_follows_sync_and_shutdown)
     ck_assert_int_eq(get(port, ca, "/readyz", body, sizeof body), 200);
     ck_assert(kvg_server_ready(srv));
 
+    /* a 2 MiB review (curl sends "Expect: 100-continue" above 1 MiB) is read
+     * whole under the default 7 MiB cap */
+    {
+        static const char rv[] =
+            "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+            "\"request\":{\"uid\":\"big-1\",\"kind\":{\"group\":\"\",\"version\":\"v1\","
+            "\"kind\":\"Namespace\"},\"operation\":\"CREATE\",\"name\":\"x\"}}";
+        size_t pad = 2u << 20;
+        char *big = malloc(pad + sizeof rv);
+        memset(big, ' ', pad);
+        memcpy(big + pad, rv, sizeof rv);
+        kvg_tc c;
+        kvg_tc_init(&c, port, ca);
+        kvg_tc_resp r;
+        kvg_tc_post_json(&c, "/validate", big, &r);
+        ck_assert_msg(r.code == 200, "%ld %s", r.code, r.body);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"uid\":\"big-1\""));
+        kvg_tc_resp_free(&r);
+        kvg_tc_free(&c);
+        free(big);
+    }
+
     /* a second server in the same process is refused clearly */
     kvg_server *other = NULL;
     ck_assert_int_ne(kvg_server_start(&cfg, &cfg.policy, kvg_store_view(store), &other, &d),
