@@ -8,7 +8,9 @@
  * Concurrency: writers (watch threads) change one kind at a time under a write
  * lock; readers bracket every use with kvg_view_begin()/kvg_view_end() (a read
  * lock), and objects returned in between are valid only until kvg_view_end().
- * A relist is swapped in whole, so readers never see half of one. */
+ * A relist is swapped in whole, so readers never see half of one.
+ * Brackets nest (per thread); a thread inside a bracket must not call the
+ * kvg_store_* writers (it would wait for itself). */
 #ifndef KVGUARD_VIEW_H
 #define KVGUARD_VIEW_H
 
