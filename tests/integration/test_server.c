@@ -24,6 +24,7 @@ static void start(void)
 {
     dir = kvg_test_mkdtemp();
     ck_assert_int_eq(kvg_proc_make_certs(dir, "certs"), 0);
+    ck_assert_int_eq(kvg_proc_make_certs(dir, "other"), 0); /* an unrelated CA */
     char cert[512], key[512];
     snprintf(ca, sizeof ca, "%s/certs/ca.crt", dir);
     snprintf(cert, sizeof cert, "%s/certs/tls.crt", dir);
@@ -400,7 +401,9 @@ START_TEST(tls_versions)
     kvg_tc_resp_free(&r);
     /* a client that does not trust the CA is refused */
     kvg_tc bad;
-    kvg_tc_init(&bad, srv.port, "/etc/ssl/certs/ca-certificates.crt");
+    char other_ca[600];
+    snprintf(other_ca, sizeof other_ca, "%s/other/ca.crt", dir);
+    kvg_tc_init(&bad, srv.port, other_ca);
     kvg_tc_get(&bad, "/healthz", &r);
     ck_assert_int_eq(r.code, 0);
     ck_assert_int_eq(r.curl_err, CURLE_PEER_FAILED_VERIFICATION);
