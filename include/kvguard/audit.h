@@ -25,6 +25,7 @@
 #include "kvguard/buf.h"
 #include "kvguard/config.h"
 #include "kvguard/error.h"
+#include "kvguard/kube.h"
 #include "kvguard/policy.h"
 #include "kvguard/view.h"
 
@@ -109,5 +110,30 @@ kvg_err kvg_audit_render_json(const json_object *report, kvg_buf *out);
 kvg_err kvg_audit_render_policyreports(const json_object *report,
                                        const kvg_audit_report_opts *o,
                                        kvg_buf *out);
+/* The same List as an object (caller owns *out). */
+kvg_err kvg_audit_policyreports(const json_object *report,
+                                const kvg_audit_report_opts *o,
+                                json_object **out);
+
+/* ---- keeping PolicyReports up to date in the cluster ----------------------- */
+
+/* Label and name of the PolicyReports kvguard owns. */
+#define KVG_AUDIT_REPORT_NAME "kvguard"
+#define KVG_AUDIT_MANAGED_LABEL "app.kubernetes.io/managed-by"
+
+typedef struct kvg_audit_publish_stats {
+    size_t created, updated, deleted, failed;
+} kvg_audit_publish_stats;
+
+/* Make the cluster's kvguard PolicyReports equal those of `list` (from
+ * kvg_audit_policyreports): create or replace the report "kvguard" of every
+ * namespace in it, and delete kvguard's reports (name and managed-by label)
+ * in other namespaces of the scope (scope_ns, or every namespace when NULL),
+ * so there is never more than one report per namespace. Keeps going past a
+ * failed namespace (counted in st->failed; d holds the first error) and then
+ * returns KVG_EAPI; KVG_OK when everything was applied. */
+kvg_err kvg_audit_publish(kvg_kube_client *client, const json_object *list,
+                          const char *scope_ns, kvg_audit_publish_stats *st,
+                          kvg_diag *d);
 
 #endif

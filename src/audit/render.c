@@ -449,19 +449,19 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-kvg_err kvg_audit_render_policyreports(const json_object *report,
-                                       const kvg_audit_report_opts *o,
-                                       kvg_buf *out)
+kvg_err kvg_audit_policyreports(const json_object *report,
+                                const kvg_audit_report_opts *o,
+                                json_object **out)
 {
     prb b = {.now_s = o && o->now_s ? o->now_s : (long long)time(NULL),
              .max_results = o && o->max_results ? o->max_results : 1000};
-    json_object *set = json_object_new_object(), *list = json_object_new_object();
-    json_object *items;
+    json_object *set, *list, *items;
     const char **names = NULL;
     size_t n = 0;
-    kvg_err e;
-    if (!report)
+    if (!report || !out)
         return KVG_EINVAL;
+    set = json_object_new_object();
+    list = json_object_new_object();
     namespaces(&b, report, set);
     padd_str(&b, list, "apiVersion", "v1");
     padd_str(&b, list, "kind", "List");
@@ -478,9 +478,24 @@ kvg_err kvg_audit_render_policyreports(const json_object *report,
     } else {
         b.err = KVG_ENOMEM;
     }
-    e = b.err ? b.err : pretty(list, out);
     free(names);
     json_object_put(set);
+    if (b.err) {
+        json_object_put(list);
+        return b.err;
+    }
+    *out = list;
+    return KVG_OK;
+}
+
+kvg_err kvg_audit_render_policyreports(const json_object *report,
+                                       const kvg_audit_report_opts *o,
+                                       kvg_buf *out)
+{
+    json_object *list = NULL;
+    kvg_err e = kvg_audit_policyreports(report, o, &list);
+    if (!e)
+        e = pretty(list, out);
     json_object_put(list);
     return e;
 }

@@ -2,9 +2,11 @@
  * restoring and cloning every VM in scope, and about every pending
  * snapshot/restore/clone/DataVolume. Exit 0 nothing would be refused,
  * 1 something would, 2 bad input. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "kvguard/audit.h"
@@ -25,14 +27,19 @@ typedef struct audit_args {
     const char *namespace_;
     long sync_timeout_s;
     bool help;
+    bool apply;     /* write the PolicyReports to the cluster */
+    long every_s;   /* with apply: again every S seconds until SIGTERM */
 } audit_args;
+
+static volatile sig_atomic_t stop_requested;
 
 static void usage(FILE *to)
 {
     fprintf(to,
             "usage: kvguard audit [--config F] [--cluster-state DIR | "
             "--kubeconfig F]\n"
-            "                     [--namespace NS] [-o table|json|policyreport]\n\n"
+            "                     [--namespace NS] [-o table|json|policyreport]\n"
+            "                     [--apply [--every S]]\n\n"
             "Report what kvguard would decide today: for every VirtualMachine, "
             "can it be\nsnapshotted, restored and cloned (and how); for every "
             "pending snapshot,\nrestore, clone and clone DataVolume, would it be "
@@ -45,6 +52,9 @@ static void usage(FILE *to)
             "  --kubeconfig F     cluster view from the API server\n"
             "  --context C        kubeconfig context\n"
             "  --sync-timeout S   kube: wait S seconds for the cache (default 30)\n"
+            "  --apply            kube: create/replace the PolicyReport \"kvguard\" of\n"
+            "                     every namespace, delete those no longer needed\n"
+            "  --every S          with --apply: again every S seconds until SIGTERM\n"
             "  --config F         kvguard.yaml (rule actions, exclusions, ...)\n",
             KVG_DEFAULT_STATE_DIR);
 }
@@ -79,14 +89,14 @@ static int parse_format(const char *v, audit_format *out)
     return 0;
 }
 
-static int parse_timeout(const char *v, long *out)
+static int parse_seconds(const char *flag, const char *v, long max, long *out)
 {
     char *end;
     *out = strtol(v, &end, 10);
-    if (*v && !*end && *out >= 1 && *out <= 3600)
+    if (*v && !*end && *out >= 1 && *out <= max)
         return 0;
-    fprintf(stderr, "kvguard audit: --sync-timeout needs 1-3600 seconds "
-                    "(got '%s')\n", v);
+    fprintf(stderr, "kvguard audit: %s needs 1-%ld seconds (got '%s')\n",
+            flag, max, v);
     return -1;
 }
 
@@ -110,7 +120,13 @@ static int parse_one(int argc, char **argv, int *i, audit_args *a)
         return 0;
     }
     if ((v = flag_value(s, "--sync-timeout", argc, argv, i)))
-        return parse_timeout(v, &a->sync_timeout_s);
+        return parse_seconds("--sync-timeout", v, 3600, &a->sync_timeout_s);
+    if ((v = flag_value(s, "--every", argc, argv, i)))
+        return parse_seconds("--every", v, 86400, &a->every_s);
+    if (!strcmp(s, "--apply")) {
+        a->apply = true;
+        return 0;
+    }
     fprintf(stderr, "kvguard audit: unknown %s '%s'\n",
             s[0] == '-' ? "flag" : "argument", s);
     return -1;
@@ -121,6 +137,10 @@ static int parse_args(int argc, char **argv, audit_args *a)
     for (int i = 1; i < argc; i++)
         if (parse_one(argc, argv, &i, a))
             return -1;
+    if (a->every_s && !a->apply) {
+        fprintf(stderr, "kvguard audit: --every needs --apply\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -183,14 +203,86 @@ static int audit_view(const kvg_config *cfg, const kvg_view *view,
     return rc;
 }
 
+/* One round of --apply: the report of the view as it is now, written to the
+ * cluster. 0/1 as without --apply (something would be refused), 2 when the
+ * reports could not all be written. */
+static int apply_round(const kvg_config *cfg, const kvg_view *view,
+                       kvg_kube_client *client, const audit_args *a)
+{
+    kvg_audit_report_opts ro;
+    kvg_audit_publish_stats st = {0};
+    json_object *report = NULL, *list = NULL;
+    size_t refused = 0;
+    kvg_diag d = {{0}};
+    int rc = EXIT_BAD;
+    kvg_audit_report_opts_init(&ro);
+    ro.namespace_ = a->namespace_;
+    ro.now_s = audit_time();
+    if (kvg_audit_report_build(&cfg->policy, view, &ro, &report, &refused, &d) ||
+        kvg_audit_policyreports(report, &ro, &list))
+        kvg_logf(KVG_LOG_ERROR, "audit.publish", "cannot build the report: %s",
+                 d.msg[0] ? d.msg : "out of memory");
+    else if (kvg_audit_publish(client, list, a->namespace_, &st, &d))
+        kvg_logf(KVG_LOG_ERROR, "audit.publish", "%zu PolicyReports not "
+                 "written: %s", st.failed, d.msg);
+    else
+        rc = refused ? EXIT_REFUSED : EXIT_CLEAN;
+    if (rc != EXIT_BAD)
+        kvg_logf(KVG_LOG_INFO, "audit.publish", "PolicyReports: %zu created, "
+                 "%zu updated, %zu deleted; %zu decisions would be refused",
+                 st.created, st.updated, st.deleted, refused);
+    json_object_put(report);
+    json_object_put(list);
+    return rc;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Sleeps in short steps so that SIGTERM ends the wait at once. */
+static void wait_or_stop(long seconds)
+{
+    struct timespec step = {0, 200 * 1000000L};
+    for (long i = 0; i < seconds * 5 && !stop_requested; i++)
+        nanosleep(&step, NULL);
+}
+
+static int apply_loop(const kvg_config *cfg, const kvg_view *view,
+                      kvg_kube_client *client, const audit_args *a)
+{
+    struct sigaction sa;
+    int rc;
+    if (!a->every_s)
+        return apply_round(cfg, view, client, a);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* the informers keep the view current between rounds */
+    while (!stop_requested) {
+        rc = apply_round(cfg, view, client, a);
+        (void)rc; /* a failed round is logged and retried next time */
+        wait_or_stop(a->every_s);
+    }
+    return EXIT_CLEAN;
+}
+
 static int audit_with_view(kvg_config *cfg, const audit_args *a)
 {
     kvg_store *store = NULL;
     kvg_informers *inf = NULL;
     kvg_diag d = {{0}};
     int rc = EXIT_BAD;
-    if (open_view(cfg, a, &store, &inf, &d))
+    if (a->apply && cfg->cluster_mode != KVG_CLUSTER_KUBE)
+        fprintf(stderr, "kvguard audit: --apply needs the kube backend "
+                        "(--kubeconfig F, or cluster.mode: kube)\n");
+    else if (open_view(cfg, a, &store, &inf, &d))
         fprintf(stderr, "kvguard audit: %s\n", d.msg[0] ? d.msg : "out of memory");
+    else if (a->apply)
+        rc = apply_loop(cfg, kvg_store_view(store), kvg_informers_client(inf), a);
     else
         rc = audit_view(cfg, kvg_store_view(store), a);
     if (store)
