@@ -238,21 +238,22 @@ static json_object *power_json(rb *b, const json_object *vm)
     return o;
 }
 
-static const char *or_null_str(const char *s) { return s ? s : ""; }
 
 static void restore_blocker(rb *b, json_object *blockers, const kvg_volume_info *vi,
                             kvg_tristate t)
 {
     char msg[512];
-    const char *sc = or_null_str(vi->st.storage_class);
-    const char *prov = vi->st.provisioner ? vi->st.provisioner : "unknown";
+    const char *sc = vi->st.storage_class && *vi->st.storage_class
+                         ? vi->st.storage_class : "unknown";
+    const char *prov = vi->st.provisioner && *vi->st.provisioner
+                           ? vi->st.provisioner : "unknown";
     if (t == KVG_NO)
         snprintf(msg, sizeof msg, "volume %s: provisioner %s (StorageClass %s) "
                  "cannot create a volume from a snapshot", vi->volume, prov, sc);
     else
-        snprintf(msg, sizeof msg, "volume %s: whether provisioner %s "
-                 "(StorageClass %s) can restore from a snapshot is unknown",
-                 vi->volume, prov, sc);
+        snprintf(msg, sizeof msg, "volume %s: cannot tell whether it can be "
+                 "restored from a snapshot (StorageClass %s, provisioner %s)",
+                 vi->volume, sc, prov);
     push(b, blockers, json_object_new_string(msg));
 }
 
