@@ -144,7 +144,7 @@ struct kvg_fakeapi {
     VEC(fault) faults;
     VEC(logent) log;
     long rv, compact_rv, uid_seq;
-    int close_gen, open_watches;
+    int close_gen, open_watches, connections;
     bool gone_http, stopping, silent;
 };
 
@@ -1120,6 +1120,25 @@ unsigned kvg_test_free_port(void)
     return ntohs(sa.sin_port);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    kvg_fakeapi *f = cls;
+    if (code != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->connections++;
+    pthread_mutex_unlock(&f->mu);
+}
+
+int kvg_fakeapi_connections(kvg_fakeapi *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->connections;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
 kvg_fakeapi *kvg_fakeapi_start(void)
 {
     return kvg_fakeapi_start_at(0, NULL, NULL);
@@ -1149,6 +1168,7 @@ kvg_fakeapi *kvg_fakeapi_start_at(unsigned port, const char *cert,
         0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_HTTPS_MEM_KEY, f->key, MHD_OPTION_HTTPS_MEM_CERT, f->cert,
         MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
     if (!f->d)
         DIE("cannot start the HTTPS server");

@@ -61,6 +61,8 @@ void kvg_fakeapi_close_watches(kvg_fakeapi *f);
  * or as an HTTP 410 answer (true). */
 void kvg_fakeapi_gone_as_http(kvg_fakeapi *f, bool http);
 long kvg_fakeapi_rv(kvg_fakeapi *f);
+/* TCP connections accepted so far. */
+int kvg_fakeapi_connections(kvg_fakeapi *f);
 int kvg_fakeapi_open_watches(kvg_fakeapi *f);
 
 /* The next `times` requests with this method whose path starts with

@@ -777,6 +777,22 @@ START_TEST(tls_verification)
 }
 END_TEST
 
+/* Sequential calls reuse one kept-alive connection (one TLS handshake). */
+START_TEST(connection_reuse)
+{
+    kvg_kube_resource r = res_of(KVG_KIND_VM);
+    kvg_diag d;
+    put_vm("ns", "vm1");
+    int before = kvg_fakeapi_connections(fa);
+    for (int i = 0; i < 10; i++) {
+        json_object *o = NULL;
+        ck_assert_int_eq(kvg_kube_get(kc, &r, "ns", "vm1", &o, NULL, &d), KVG_OK);
+        json_object_put(o);
+    }
+    ck_assert_int_le(kvg_fakeapi_connections(fa) - before, 1);
+}
+END_TEST
+
 /* Threads share one client: connections come from the pool. */
 typedef struct par {
     int ok;
@@ -838,6 +854,7 @@ int main(void)
     tcase_add_test(tc, token_file_rotation);
     tcase_add_test(tc, tls_verification);
     tcase_add_test(tc, concurrent_calls);
+    tcase_add_test(tc, connection_reuse);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
