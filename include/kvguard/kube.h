@@ -169,8 +169,9 @@ typedef struct kvg_kube_delete_opts {
     const char *propagation;      /* "Background", "Foreground", "Orphan" or NULL */
 } kvg_kube_delete_opts;
 
-/* DELETE name. Retried like a GET only when a uid precondition makes it safe;
- * a retried delete that had been applied answers KVG_ENOTFOUND. */
+/* DELETE name. Retried like a GET only when a precondition (uid or
+ * resourceVersion) makes it safe; a retried delete that had been applied
+ * answers KVG_ENOTFOUND. */
 kvg_err kvg_kube_delete(kvg_kube_client *c, const kvg_kube_resource *r,
                         const char *ns, const char *name,
                         const kvg_kube_delete_opts *o,

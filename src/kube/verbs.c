@@ -383,9 +383,9 @@ kvg_err kvg_kube_delete(kvg_kube_client *c, const kvg_kube_resource *r,
     kvg_err e = kvg_kube_path(&p, r, ns, name, NULL, d);
     if (e == KVG_OK)
         e = delete_body(o, &body);
-    /* Without a uid precondition a repeated DELETE could remove an object
+    /* Without a precondition a repeated DELETE could remove an object
      * re-created under the same name in between. */
-    bool safe = o && o->uid;
+    bool safe = o && (o->uid || o->resource_version);
     if (e == KVG_OK)
         e = get_json(c, "DELETE", p.data, safe, "application/json", body.data,
                      body.len, NULL, call, d);
