@@ -442,7 +442,7 @@ START_TEST(patch_update_delete)
 }
 END_TEST
 
-START_TEST(delete_retry_only_with_uid)
+START_TEST(delete_retry_only_with_precondition)
 {
     kvg_kube_resource r = res_of(KVG_KIND_PVC);
     kvg_diag d;
@@ -457,6 +457,15 @@ START_TEST(delete_retry_only_with_uid)
     kvg_kube_delete_opts o = {.uid = "u-1"};
     ck_assert_int_eq(kvg_kube_delete(kc, &r, "ns", "c", &o, NULL, &d), KVG_OK);
     ck_assert_int_eq(kvg_fakeapi_count(fa, "DELETE", path), 3);
+    /* a resourceVersion precondition is as good */
+    long rv = kvg_fakeapi_put(fa, "", "persistentvolumeclaims",
+                              "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"c\"}}");
+    char rvs[32];
+    snprintf(rvs, sizeof rvs, "%ld", rv);
+    kvg_fakeapi_fail(fa, "DELETE", path, 1, 503, NULL, NULL);
+    kvg_kube_delete_opts o2 = {.resource_version = rvs};
+    ck_assert_int_eq(kvg_kube_delete(kc, &r, "ns", "c", &o2, NULL, &d), KVG_OK);
+    ck_assert_int_eq(kvg_fakeapi_count(fa, "DELETE", path), 5);
 }
 END_TEST
 
@@ -842,7 +851,7 @@ int main(void)
     tcase_add_test(tc, connection_refused);
     tcase_add_test(tc, refused_then_up);
     tcase_add_test(tc, patch_update_delete);
-    tcase_add_test(tc, delete_retry_only_with_uid);
+    tcase_add_test(tc, delete_retry_only_with_precondition);
     tcase_add_test(tc, vm_start_stop);
     tcase_add_test(tc, watch_events_and_bookmarks);
     tcase_add_test(tc, watch_server_timeout_and_close);
