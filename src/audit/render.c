@@ -147,8 +147,11 @@ static void findings(kvg_buf *out, int indent, const json_object *dec)
         const char *oc = s_or(r, "outcome", "");
         if (strcmp(oc, "fail") && strcmp(oc, "unknown"))
             continue;
+        /* an unverifiable check beyond KubeVirt's own only warns */
+        bool warned = !strcmp(s_or(r, "action", ""), "enforce") &&
+                      !strcmp(s_or(r, "effect", ""), "warn");
         snprintf(head, sizeof head, "%s %s (%s):", oc, s_or(r, "id", "?"),
-                 s_or(r, "action", "?"));
+                 warned ? "enforce, only warned" : s_or(r, "action", "?"));
         wrap(out, indent, head, s_or(r, "message", ""));
         if (shown_n < 64)
             shown[shown_n++] = s_or(r, "id", "?");
@@ -289,17 +292,18 @@ static json_object *ppush(prb *b, json_object *arr, json_object *v)
     return v;
 }
 
-/* The PolicyReport result of one rule result: enforce and audit violations
- * are "fail" (an audit rule records a violation, as Kyverno's audit mode
- * does), warn violations "warn"; unknown counts as a violation, because the
- * engine treats it as one. */
-static const char *result_of(const char *outcome, const char *action)
+/* The PolicyReport result of one rule result, from what it did: a denial
+ * or an audit-mode violation is "fail" (an audit rule records a violation,
+ * as Kyverno's audit mode does), a warning "warn". */
+static const char *result_of(const char *outcome, const char *effect)
 {
     if (!strcmp(outcome, "pass"))
         return "pass";
-    if (!strcmp(outcome, "skip") || !strcmp(action, "off"))
-        return "skip";
-    return !strcmp(action, "warn") ? "warn" : "fail";
+    if (!strcmp(effect, "deny") || !strcmp(effect, "audit"))
+        return "fail";
+    if (!strcmp(effect, "warn"))
+        return "warn";
+    return "skip";
 }
 
 static const char *severity_of(const char *action)
@@ -345,7 +349,7 @@ static void one_result(prb *b, ns_report *r, const subject *s,
 {
     const char *outcome = s_or(rule, "outcome", "unknown");
     const char *action = s_or(rule, "action", "enforce");
-    const char *res = result_of(outcome, action);
+    const char *res = result_of(outcome, s_or(rule, "effect", "none"));
     char msg[1200];
     json_object *o, *props, *ts;
     count(r, res);
@@ -366,6 +370,7 @@ static void one_result(prb *b, ns_report *r, const subject *s,
     padd_str(b, props, "check", s->check);
     padd_str(b, props, "action", action);
     padd_str(b, props, "outcome", outcome);
+    padd_str(b, props, "effect", s_or(rule, "effect", "none"));
     ts = padd(b, o, "timestamp", json_object_new_object());
     padd(b, ts, "seconds", json_object_new_int64(b->now_s));
     padd(b, ts, "nanos", json_object_new_int(0));

@@ -111,13 +111,34 @@ static kvg_err list_kind(const kvg_view *v, kvg_kind kind, const char *ns,
 
 /* ---- one engine decision -------------------------------------------------- */
 
-static bool blocks(const kvg_rule_result *r)
+/* What a rule result did to the request: "deny", "warn", "audit" or "none".
+ * The engine downgrades an unverifiable (unknown) result of a rule that only
+ * adds a check beyond KubeVirt's own from deny to a warning "<id>: ...", so
+ * the action alone does not tell; the warnings do. */
+static const char *effect(const kvg_rule_result *r, const char *id,
+                          const kvg_decision *dec)
 {
-    return r->action == KVG_ACTION_ENFORCE &&
-           (r->outcome == KVG_OUTCOME_FAIL || r->outcome == KVG_OUTCOME_UNKNOWN);
+    size_t n = strlen(id);
+    if (r->outcome != KVG_OUTCOME_FAIL && r->outcome != KVG_OUTCOME_UNKNOWN)
+        return "none";
+    switch (r->action) {
+    case KVG_ACTION_AUDIT:
+        return "audit";
+    case KVG_ACTION_WARN:
+        return "warn";
+    case KVG_ACTION_ENFORCE:
+        for (size_t i = 0; i < dec->n_warnings; i++)
+            if (dec->warnings[i] && !strncmp(dec->warnings[i], id, n) &&
+                dec->warnings[i][n] == ':')
+                return "warn";
+        return "deny";
+    default:
+        return "none";
+    }
 }
 
-/* {"allowed","message","blockedBy":[ids],"rules":[...],"warnings":[...]} */
+/* {"allowed","message","blockedBy":[ids],"rules":[...],"warnings":[...]};
+ * blockedBy: the rules whose effect is deny. */
 static json_object *decision_json(rb *b, const kvg_decision *dec)
 {
     json_object *o = json_object_new_object(), *rules, *blocked, *warn;
@@ -134,7 +155,8 @@ static json_object *decision_json(rb *b, const kvg_decision *dec)
         add_str(b, ro, "action", kvg_action_name(r->action));
         add_str(b, ro, "outcome", kvg_outcome_name(r->outcome));
         add_str(b, ro, "message", r->message);
-        if (blocks(r))
+        add_str(b, ro, "effect", effect(r, id, dec));
+        if (!strcmp(effect(r, id, dec), "deny"))
             push(b, blocked, json_object_new_string(id));
     }
     warn = add(b, o, "warnings", json_object_new_array());

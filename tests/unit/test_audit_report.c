@@ -369,6 +369,9 @@ START_TEST(report_agrees_with_webhook)
         ck_assert_msg(clone == kvg_json_bool(!clone, vm, "clone", "allowed", NULL),
                       "clone of %s", name);
         denied += !snap + !clone;
+        /* blockedBy names the denying rules exactly when denied */
+        ck_assert_int_eq(json_object_array_length(kvg_json_array(vm, "snapshot", "blockedBy", NULL)) == 0, snap);
+        ck_assert_int_eq(json_object_array_length(kvg_json_array(vm, "clone", "blockedBy", NULL)) == 0, clone);
     }
     ck_assert_uint_eq(refused, denied); /* no pending objects in the examples */
     ck_assert_int_eq(kvg_json_int(-1, rep, "summary", "refused", NULL), (int64_t)refused);
