@@ -147,6 +147,10 @@ kvg_err kvg_view_resource_version(const kvg_view *v, kvg_kind kind, char *buf,
  * Exposed for backends that want to prune before queueing an object. */
 void kvg_prune_object(kvg_kind kind, json_object *obj);
 
+/* Sets kvguard_cache_objects{kind} and kvguard_cache_last_sync_seconds{kind}
+ * (Unix time) from the view; called when /metrics is scraped. */
+void kvg_view_metrics_update(const kvg_view *v);
+
 /* --- files backend ------------------------------------------------------- */
 /* Load every *.yaml, *.yml, *.json below dir (multi-document YAML, kind: List)
  * into a new store; every kind is marked SYNCED. Objects of kinds kvguard does

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "kvguard/admission.h"
+#include "kvguard/metrics.h"
 #include "kvguard/audit.h"
 #include "kvguard/json.h"
 #include "kvguard/log.h"
@@ -203,6 +204,26 @@ static void write_audit(const kvg_review *rv, const kvg_decision *dec,
     kvg_buf_free(&line);
 }
 
+/* Rule outcomes as metrics (SPEC §8: totals by rule), skipped rules left out
+ * so that the series count stays rules x outcomes x actions. */
+static void count_rules(const kvg_decision *dec, bool mutate)
+{
+    kvg_metrics_register("kvguard_admission_rule_results_total", KVG_METRIC_COUNTER,
+                         "Rule evaluations by webhook, rule, action in force and "
+                         "outcome.", NULL, 0);
+    for (size_t i = 0; i < dec->n_results; i++) {
+        const kvg_rule_result *r = &dec->results[i];
+        if (r->outcome == KVG_OUTCOME_SKIP)
+            continue;
+        char labels[192];
+        snprintf(labels, sizeof labels,
+                 "webhook=\"%s\",rule=\"%s\",action=\"%s\",outcome=\"%s\"",
+                 mutate ? "mutate" : "validate", kvg_rule_info_get(r->rule)->name,
+                 kvg_action_name(r->action), kvg_outcome_name(r->outcome));
+        kvg_metrics_inc("kvguard_admission_rule_results_total", labels, 1);
+    }
+}
+
 static kvg_err decide_and_encode(const kvg_policy_config *cfg,
                                  const kvg_view *view, const kvg_review *rv,
                                  const kvg_admit_opts *o, double t0,
@@ -226,6 +247,7 @@ static kvg_err decide_and_encode(const kvg_policy_config *cfg,
     }
     res->seconds = now_mono() - t0;
     res->allowed = dec.allowed;
+    count_rules(&dec, o->mutate);
     res->http_status = 200;
     if (o->explain && o->explain_out && dec.explain.len)
         (void)kvg_buf_append(o->explain_out, dec.explain.data, dec.explain.len);

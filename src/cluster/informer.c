@@ -10,10 +10,7 @@
 #include "kvguard/informer.h"
 #include "kvguard/json.h"
 #include "kvguard/log.h"
-#include "kvguard/metrics.h"
 
-#define M_OBJECTS "kvguard_cache_objects"
-#define M_SYNC "kvguard_cache_last_sync_seconds"
 
 typedef struct kinformer {
     struct kvg_informers *inf;
@@ -25,7 +22,6 @@ typedef struct kinformer {
     bool discovered;
     char rv[128];       /* last resourceVersion seen */
     char labels[160];   /* log fields: "kind":"..." */
-    char mlabels[160];  /* metric labels: kind="..." */
     int failures;       /* consecutive, for the backoff */
     uint64_t rand;
     /* relist scratch */
@@ -103,28 +99,11 @@ static bool back_off(kinformer *k)
     return pause_ms(k->inf, half + (long)(next_rand(k) % (uint64_t)(half + 1)));
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static double mono_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void publish(kinformer *k)
-{
-    const kvg_view *v = kvg_store_view(k->inf->store);
-    kvg_view_begin(v);
-    size_t n = kvg_view_count(v, k->kind);
-    kvg_view_end(v);
-    kvg_metrics_set(M_OBJECTS, k->mlabels, (double)n);
-    kvg_metrics_set(M_SYNC, k->mlabels, wall_now());
 }
 
 static void set_rv(kinformer *k, const json_object *obj)
@@ -174,7 +153,6 @@ static step discover(kinformer *k)
                         k->ki->name, k->ki->group);
             kvg_store_replace(k->inf->store, k->kind, NULL, 0);
             kvg_store_set_state(k->inf->store, k->kind, KVG_KIND_ABSENT);
-            publish(k);
         }
         return STEP_ABSENT;
     }
@@ -256,7 +234,6 @@ static kvg_err relist(kinformer *k)
         snprintf(k->rv, sizeof k->rv, "%s", rv ? rv : "");
         kvg_store_set_resource_version(k->inf->store, k->kind, k->rv);
         kvg_store_set_state(k->inf->store, k->kind, KVG_KIND_SYNCED);
-        publish(k);
         kvg_logf_kv(KVG_LOG_INFO, "informer.synced", k->labels,
                     "listed %zu %s at resourceVersion %s", n, k->ki->name,
                     k->rv);
@@ -311,7 +288,6 @@ static kvg_err on_event(kvg_watch_event *ev, void *ud)
         break;
     }
     kvg_store_set_resource_version(s, k->kind, k->rv);
-    publish(k);
     return KVG_OK;
 }
 
@@ -405,14 +381,6 @@ static void *run(void *arg)
 
 /* ---- API --------------------------------------------------------------------- */
 
-static void register_metrics(void)
-{
-    kvg_metrics_register(M_OBJECTS, KVG_METRIC_GAUGE,
-                         "Objects in the cluster view cache, by kind.", NULL, 0);
-    kvg_metrics_register(M_SYNC, KVG_METRIC_GAUGE,
-                         "Unix time of the last successful list or watch event "
-                         "of the cache, by kind.", NULL, 0);
-}
 
 static void free_informers(kvg_informers *inf)
 {
@@ -468,7 +436,6 @@ kvg_err kvg_informers_start_opts(kvg_kube_client *client, kvg_store *store,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&inf->cv, &ca);
     pthread_condattr_destroy(&ca);
-    register_metrics();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     for (size_t i = 0; i < n; i++) {
@@ -482,7 +449,6 @@ kvg_err kvg_informers_start_opts(kvg_kube_client *client, kvg_store *store,
                                 (int)kinds[i]);
         }
         snprintf(k->labels, sizeof k->labels, "\"kind\":\"%s\"", k->ki->name);
-        snprintf(k->mlabels, sizeof k->mlabels, "kind=\"%s\"", k->ki->name);
         k->rand = ((uint64_t)ts.tv_nsec << 16) ^ (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
         k->rand |= 1;
     }

@@ -159,6 +159,7 @@ static enum MHD_Result health(void *cls, struct MHD_Connection *c, const char *u
         code = 405;
         kvg_buf_puts(&b, "method not allowed\n");
     } else if (!strcmp(url, "/metrics")) {
+        kvg_view_metrics_update(r->view);
         kvg_metrics_render(&b);
         type = "text/plain; version=0.0.4";
     } else if (!strcmp(url, "/healthz")) {

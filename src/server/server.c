@@ -167,30 +167,10 @@ static enum MHD_Result respond_error(kvg_server *s, struct MHD_Connection *c,
 
 /* ---- GET endpoints -------------------------------------------------------- */
 
-/* Cache size and age per kind, read from the view at scrape time, so both
- * backends (files, kube informers) report the same way. */
-static void update_view_metrics(const kvg_view *v)
-{
-    double now = mono_now();
-    kvg_view_begin(v);
-    for (int k = 0; k < KVG_KIND_COUNT; k++) {
-        const kvg_kind_info *ki = kvg_kind_info_get((kvg_kind)k);
-        char labels[96];
-        snprintf(labels, sizeof labels, "kind=\"%s\"", ki->name);
-        kvg_metrics_set("kvguard_cluster_objects", labels,
-                        (double)kvg_view_count(v, (kvg_kind)k));
-        double last = kvg_view_last_sync(v, (kvg_kind)k);
-        if (last > 0)
-            kvg_metrics_set("kvguard_cluster_sync_age_seconds", labels,
-                            now > last ? now - last : 0);
-    }
-    kvg_view_end(v);
-}
-
 static enum MHD_Result serve_metrics(kvg_server *s, struct MHD_Connection *c,
                                      request *r)
 {
-    update_view_metrics(s->view);
+    kvg_view_metrics_update(s->view);
     kvg_buf b;
     kvg_buf_init(&b, 0);
     if (kvg_metrics_render(&b)) {
@@ -492,11 +472,6 @@ static void register_metrics(void)
                          "HTTP requests by path and status code.", NULL, 0);
     kvg_metrics_register("kvguard_in_flight_requests", KVG_METRIC_GAUGE,
                          "HTTP requests being served.", NULL, 0);
-    kvg_metrics_register("kvguard_cluster_objects", KVG_METRIC_GAUGE,
-                         "Objects in the cluster view, by kind.", NULL, 0);
-    kvg_metrics_register("kvguard_cluster_sync_age_seconds", KVG_METRIC_GAUGE,
-                         "Seconds since the last list or watch event, by kind.",
-                         NULL, 0);
     kvg_metrics_set("kvguard_in_flight_requests", "", 0);
 }
 

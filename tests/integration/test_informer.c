@@ -187,6 +187,7 @@ START_TEST(initial_sync_and_absent_kinds)
 
     kvg_buf m;
     kvg_buf_init(&m, 0);
+    kvg_view_metrics_update(view);
     ck_assert_int_eq(kvg_metrics_render(&m), KVG_OK);
     ck_assert_msg(strstr(m.data, "kvguard_cache_objects{kind=\"VirtualMachine\"} 20"),
                   "%s", m.data);
