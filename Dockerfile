@@ -6,16 +6,16 @@
 #
 #   docker build -t kvguard:0.1.0 .
 #
-# Keep in step with CMakeLists.txt (pkg-config modules) and .ci/run (the -dev
-# package list). Pin both base images by digest in the release pipeline.
+# The build stage installs what .ci/deps.sh installs (one list for CI and
+# image); the runtime list must cover every pkg-config module of
+# CMakeLists.txt (tests/unit/test_manifests.c checks both). Pin both base
+# images by digest in the release pipeline.
 
 FROM debian:12 AS build
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      build-essential cmake pkg-config \
-      libmicrohttpd-dev libgnutls28-dev libjson-c-dev libyaml-dev \
-      libcurl4-openssl-dev libssl-dev \
- && rm -rf /var/lib/apt/lists/*
+# The dependency script first, alone: its layer stays cached across source
+# changes.
+COPY .ci/deps.sh /tmp/deps.sh
+RUN bash /tmp/deps.sh && rm -rf /var/lib/apt/lists/*
 # The source path is compiled in as the default cluster-state directory
 # (KVG_DEFAULT_STATE_DIR = <source>/examples/cluster): the runtime stage
 # copies the examples to the same path so `kvguard review` works offline.
@@ -23,7 +23,7 @@ WORKDIR /usr/src/kvguard
 COPY . .
 # examples/cluster may be empty (git keeps no empty directories).
 RUN mkdir -p examples/cluster
-# Tests run in CI (.ci/run), not here: the image build needs no Check.
+# Tests run in CI (.ci/run), not in the image build.
 RUN cmake -S . -B /tmp/build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVG_TESTS=OFF \
  && cmake --build /tmp/build --target kvguard -j"$(nproc)" \
  && cmake --install /tmp/build --prefix /usr/local --strip \

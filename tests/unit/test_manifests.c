@@ -854,6 +854,76 @@ START_TEST(cert_manager_overlay_injects_its_own_certificate)
 }
 END_TEST
 
+/* ---- the Dockerfile against the build -------------------------------------- */
+
+/* The Debian 12 runtime package of each pkg-config module CMakeLists.txt
+ * links. A module missing here fails the test: add it and its package to the
+ * Dockerfile's runtime stage. */
+static const char *const runtime_pkgs[][2] = {
+    {"libmicrohttpd", "libmicrohttpd12"}, {"gnutls", "libgnutls30"},
+    {"json-c", "libjson-c5"},             {"yaml-0.1", "libyaml-0-2"},
+    {"libcurl", "libcurl4"},              {"openssl", "libssl3"},
+};
+
+static const char *runtime_pkg_of(const char *module, size_t n)
+{
+    for (size_t i = 0; i < sizeof runtime_pkgs / sizeof runtime_pkgs[0]; i++)
+        if (strlen(runtime_pkgs[i][0]) == n && !strncmp(runtime_pkgs[i][0], module, n))
+            return runtime_pkgs[i][1];
+    return NULL;
+}
+
+/* Is `word` a whole word of text? */
+static bool has_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; (p = strstr(p, word)); p += n) {
+        bool start = p == text || strchr(" \t\n\\", p[-1]);
+        bool end = !p[n] || strchr(" \t\n\\", p[n]);
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(dockerfile_matches_the_build_and_the_manifests)
+{
+    char *cm = kvg_test_read_source("CMakeLists.txt", NULL);
+    char *df = kvg_test_read_source("Dockerfile", NULL);
+    const char *runtime = strstr(df, "\nFROM debian:12-slim");
+    ck_assert_msg(runtime, "no debian:12-slim runtime stage");
+    ck_assert_msg(strstr(df, "COPY .ci/deps.sh") && strstr(df, "bash /tmp/deps.sh"),
+                  "the build stage must install .ci/deps.sh's packages");
+    int modules = 0;
+    /* pkg_check_modules(VAR REQUIRED IMPORTED_TARGET module[>=ver]) */
+    for (const char *p = cm; (p = strstr(p, "pkg_check_modules(")); p++) {
+        const char *m = strstr(p, "IMPORTED_TARGET ");
+        ck_assert_ptr_nonnull(m);
+        m += strlen("IMPORTED_TARGET ");
+        size_t n = strcspn(m, ">=<) \n");
+        const char *pkg = runtime_pkg_of(m, n);
+        ck_assert_msg(pkg, "CMakeLists.txt links '%.*s': add its runtime package "
+                      "to the Dockerfile and to runtime_pkgs[]", (int)n, m);
+        ck_assert_msg(has_word(runtime, pkg), "Dockerfile runtime stage lacks %s", pkg);
+        modules++;
+    }
+    ck_assert_int_ge(modules, 6);
+    ck_assert_ptr_nonnull(strstr(runtime, "\nUSER 65532:65532\n"));
+    ck_assert_ptr_nonnull(strstr(runtime, "ENTRYPOINT [\"/usr/local/bin/kvguard\"]"));
+    /* The image the Deployments name is the one kustomize sets. */
+    json_object *img = at(kvg_json_array(kustomization, "images", NULL), 0);
+    ck_assert_str_eq(kvg_json_str(img, "name", NULL), "kvguard");
+    const char *deps[] = {"kvguard-webhook", "kvguard-reconciler"};
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_str_eq(kvg_json_str(at(kvg_json_array(find("Deployment", deps[i], NS),
+                                                        "spec", "template", "spec",
+                                                        "containers", NULL), 0),
+                                      "image", NULL), "kvguard");
+    free(cm);
+    free(df);
+}
+END_TEST
+
 /* The value of the JSON patch op on `path` in the ha component's patch of
  * `kind`, or NULL. */
 static json_object *ha_patch_value(json_object *patches, const char *kind,
@@ -1029,6 +1099,7 @@ int main(void)
     tcase_add_test(tc, reconciler_writes_only_what_it_must);
     tcase_add_test(tc, cert_manager_overlay_injects_its_own_certificate);
     tcase_add_test(tc, ha_component_spreads_and_still_allows_drains);
+    tcase_add_test(tc, dockerfile_matches_the_build_and_the_manifests);
     tcase_add_test(tc, generated_overlay_sets_the_ca_on_every_webhook);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
