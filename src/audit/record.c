@@ -1,6 +1,7 @@
 /* kvguard: the audit record of one admission decision (docs/audit.md, "Audit
- * trail"): one compact JSON line, every key always present. Declared in
- * admission.h (kvg_audit_format), called by kvg_admit(). */
+ * trail"): one compact JSON line, the same keys every time (subResource and
+ * annotations only when set). Declared in admission.h (kvg_audit_format),
+ * called by kvg_admit(). */
 #include <stdio.h>
 #include <time.h>
 
