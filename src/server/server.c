@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "kvguard/admission.h"
+#include "kvguard/audit.h"
 #include "kvguard/log.h"
 #include "kvguard/metrics.h"
 #include "server/internal.h"
@@ -57,6 +58,7 @@ struct kvg_server {
     const kvg_view *view;
     struct MHD_Daemon *mhd;
     kvg_tls_store *tls;
+    kvg_audit_sink *audit; /* decisions are queued here, written by its thread */
     size_t max_body;
     uint16_t port;
     MHD_socket listen_fd;
@@ -263,7 +265,8 @@ static enum MHD_Result serve_admission(kvg_server *s, struct MHD_Connection *c,
                              "request body exceeds the limit of %zu bytes",
                              s->max_body);
     kvg_admit_opts opts = {.mutate = routes[r->route].id == ROUTE_MUTATE,
-                           .explain = false, .audit = true};
+                           .explain = false, .audit = true,
+                           .audit_sink = s->audit};
     kvg_admit_result res;
     memset(&res, 0, sizeof res);
     kvg_buf out;
@@ -564,6 +567,8 @@ kvg_err kvg_server_start(const kvg_config *cfg, const kvg_policy_config *policy,
     if (err)
         kvg_diag_set(d, err, "cannot create the shutdown pipe: %s", strerror(errno));
     if (!err)
+        err = kvg_audit_sink_open(cfg, &s->audit, d);
+    if (!err)
         err = kvg_tls_store_start(cfg->tls_cert, cfg->tls_key, 1000, &s->tls, d);
     if (!err)
         err = start_mhd(s, prio, d);
@@ -656,8 +661,10 @@ void kvg_server_free(kvg_server *s)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd != MHD_INVALID_SOCKET)
         close(s->listen_fd);
-    /* After the daemon: no handshake can reach the credentials any more. */
+    /* After the daemon: no handshake can reach the credentials any more,
+     * and no request can queue an audit record (close writes what is queued). */
     kvg_tls_store_free(s->tls);
+    kvg_audit_sink_close(s->audit);
     for (int i = 0; i < 2; i++)
         if (s->wake[i] >= 0)
             close(s->wake[i]);
