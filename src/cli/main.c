@@ -4,14 +4,6 @@
 
 #include "cli/cli.h"
 
-/* TRANSITIONAL: commands land on main one by one while the foundation is
- * built in parallel; a weak reference lets main link before all exist.
- * Removed once every command is in (tracked in the closing note). */
-#pragma weak kvg_cmd_serve
-#pragma weak kvg_cmd_review
-#pragma weak kvg_cmd_certs
-#pragma weak kvg_cmd_version
-
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -47,13 +39,8 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) {
-            if (!commands[i].run) {
-                fprintf(stderr, "kvguard: '%s' is not built in\n", argv[1]);
-                return 2;
-            }
+        if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-        }
     fprintf(stderr, "kvguard: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
