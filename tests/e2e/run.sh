@@ -104,7 +104,7 @@ for s in "${scenarios[@]}"; do
   fi
 done
 
-echo "== kvguard webhooks as the apiserver saw them (apiserver_admission_webhook_admission_duration_seconds)"
+echo "== kvguard webhooks as the apiserver saw them since its last start (apiserver_admission_webhook_admission_duration_seconds; per-scenario blocks above)"
 lat=$(bash -c '. "$1/lib.sh"; webhook_latency' _ "$E2E_DIR" 2>/dev/null)
 echo "${lat:-  (no call to a kvguard webhook in this run)}"
 
