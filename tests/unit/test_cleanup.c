@@ -75,12 +75,15 @@ static json_object *parse(const char *json)
     return o;
 }
 
-/* Plans restore_done (optionally edited by `edit`) over base + extra. */
-static void plan(const char *extra, void (*edit)(json_object *), bool start,
-                 kvg_cleanup_plan *p)
+/* Plans restore_done over the loaded store; `claims` (a JSON list) replaces
+ * its pre-restore-claims annotation, `edit` changes it further. */
+static void plan_loaded(const char *claims, void (*edit)(json_object *), bool start,
+                        kvg_cleanup_plan *p)
 {
-    load(extra);
     json_object *r = parse(restore_done);
+    if (claims)
+        json_object_object_add(kvg_json_path(r, "metadata", "annotations", NULL),
+                               KVG_ANN_PRE_RESTORE_CLAIMS, json_object_new_string(claims));
     if (edit)
         edit(r);
     kvg_cleanup_opts o = {.start_after_restore = start};
@@ -89,6 +92,14 @@ static void plan(const char *extra, void (*edit)(json_object *), bool start,
     ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, p), KVG_OK);
     kvg_view_end(v);
     json_object_put(r);
+}
+
+/* Plans restore_done (optionally edited by `edit`) over base + extra. */
+static void plan(const char *extra, void (*edit)(json_object *), bool start,
+                 kvg_cleanup_plan *p)
+{
+    load(extra);
+    plan_loaded(NULL, edit, start, p);
 }
 
 static void teardown(void)
@@ -167,16 +178,7 @@ START_TEST(claim_without_snapshot_is_deleted)
         "metadata: {name: pv-second}\nspec: {csi: {driver: zfs.csi.openebs.io, volumeHandle: pv-second}}\n";
     kvg_cleanup_plan p;
     load(extra);
-    json_object *r = parse(restore_done);
-    json_object *ann = kvg_json_path(r, "metadata", "annotations", NULL);
-    json_object_object_add(ann, KVG_ANN_PRE_RESTORE_CLAIMS,
-                           json_object_new_string("[\"second-old\"]"));
-    kvg_cleanup_opts o = {0};
-    const kvg_view *v = kvg_store_view(store);
-    kvg_view_begin(v);
-    ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, &p), KVG_OK);
-    kvg_view_end(v);
-    json_object_put(r);
+    plan_loaded("[\"second-old\"]", NULL, false, &p);
     ck_assert_int_eq(claim(&p, "second-old")->verdict, KVG_CLAIM_DELETE);
     ck_assert_ptr_nonnull(strstr(claim(&p, "second-old")->reason, "no ZFSSnapshot"));
     kvg_cleanup_plan_free(&p);
@@ -210,19 +212,13 @@ START_TEST(pending_restored_claim_blocks_everything)
     for (int k = 0; k < KVG_KIND_COUNT; k++)
         kvg_store_set_state(store, (kvg_kind)k, KVG_KIND_SYNCED);
 
-    json_object *r = parse(restore_done);
-    const kvg_view *v = kvg_store_view(store);
     for (int start = 0; start < 2; start++) {
         kvg_cleanup_plan p;
-        kvg_cleanup_opts o = {.start_after_restore = start};
-        kvg_view_begin(v);
-        ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, &p), KVG_OK);
-        kvg_view_end(v);
+        plan_loaded(NULL, NULL, start, &p);
         ck_assert_int_eq(p.gate, start ? KVG_GATE_START_VM : KVG_GATE_WAIT_BOUND);
         ck_assert_ptr_nonnull(strstr(p.reason, "pending-disk"));
         kvg_cleanup_plan_free(&p);
     }
-    json_object_put(r);
 }
 END_TEST
 
@@ -274,13 +270,7 @@ START_TEST(snapshot_without_zfsvolume_is_unprovable)
     kvg_cleanup_plan p;
     load(NULL);
     ck_assert_int_eq(kvg_store_delete(store, KVG_KIND_ZFSVOLUME, "openebs", "pv-old"), KVG_OK);
-    json_object *r = parse(restore_done);
-    kvg_cleanup_opts o = {0};
-    const kvg_view *v = kvg_store_view(store);
-    kvg_view_begin(v);
-    ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, &p), KVG_OK);
-    kvg_view_end(v);
-    json_object_put(r);
+    plan_loaded(NULL, NULL, false, &p);
     ck_assert_int_eq(claim(&p, "old-disk")->verdict, KVG_CLAIM_UNPROVABLE);
     ck_assert_ptr_nonnull(strstr(claim(&p, "old-disk")->reason, "not found"));
     kvg_cleanup_plan_free(&p);
@@ -292,13 +282,7 @@ START_TEST(unsynced_pods_make_claims_unprovable)
     kvg_cleanup_plan p;
     load(NULL);
     kvg_store_set_state(store, KVG_KIND_POD, KVG_KIND_UNSYNCED);
-    json_object *r = parse(restore_done);
-    kvg_cleanup_opts o = {0};
-    const kvg_view *v = kvg_store_view(store);
-    kvg_view_begin(v);
-    ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, &p), KVG_OK);
-    kvg_view_end(v);
-    json_object_put(r);
+    plan_loaded(NULL, NULL, false, &p);
     ck_assert_int_eq(claim(&p, "old-disk")->verdict, KVG_CLAIM_UNPROVABLE);
     kvg_cleanup_plan_free(&p);
 }
@@ -315,15 +299,7 @@ START_TEST(datavolume_owned_claim_deletes_the_datavolume)
         "spec: {}\nstatus: {phase: Bound}\n";
     kvg_cleanup_plan p;
     load(extra);
-    json_object *r = parse(restore_done);
-    json_object *ann = kvg_json_path(r, "metadata", "annotations", NULL);
-    json_object_object_add(ann, KVG_ANN_PRE_RESTORE_CLAIMS, json_object_new_string("[\"old-dv\"]"));
-    kvg_cleanup_opts o = {0};
-    const kvg_view *v = kvg_store_view(store);
-    kvg_view_begin(v);
-    ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, &p), KVG_OK);
-    kvg_view_end(v);
-    json_object_put(r);
+    plan_loaded("[\"old-dv\"]", NULL, false, &p);
     const kvg_claim_plan *c = claim(&p, "old-dv");
     ck_assert_int_eq(c->verdict, KVG_CLAIM_DELETE);
     ck_assert_str_eq(c->delete_kind, "DataVolume");
@@ -332,17 +308,11 @@ START_TEST(datavolume_owned_claim_deletes_the_datavolume)
 }
 END_TEST
 
-static void claims_include_current(json_object *r)
-{
-    json_object *ann = kvg_json_path(r, "metadata", "annotations", NULL);
-    json_object_object_add(ann, KVG_ANN_PRE_RESTORE_CLAIMS,
-                           json_object_new_string("[\"old-disk\",\"restored-disk\",\"gone-disk\"]"));
-}
-
 START_TEST(current_claims_are_never_old_and_gone_ones_are_reported)
 {
     kvg_cleanup_plan p;
-    plan(NULL, claims_include_current, false, &p);
+    load(NULL);
+    plan_loaded("[\"old-disk\",\"restored-disk\",\"gone-disk\"]", NULL, false, &p);
     ck_assert_uint_eq(p.n_claims, 2);
     ck_assert_int_eq(claim(&p, "gone-disk")->verdict, KVG_CLAIM_GONE);
     for (size_t i = 0; i < p.n_claims; i++)
@@ -386,16 +356,11 @@ START_TEST(no_claim_source_means_unknown)
 }
 END_TEST
 
-static void malformed_annotation(json_object *r)
-{
-    json_object *ann = kvg_json_path(r, "metadata", "annotations", NULL);
-    json_object_object_add(ann, KVG_ANN_PRE_RESTORE_CLAIMS, json_object_new_string("[\"a\", 3"));
-}
-
 START_TEST(malformed_annotation_is_not_trusted)
 {
     kvg_cleanup_plan p;
-    plan(NULL, malformed_annotation, false, &p);
+    load(NULL);
+    plan_loaded("[\"a\", 3", NULL, false, &p);
     ck_assert(!p.old_claims_from_annotation);
     ck_assert_int_eq(p.gate, KVG_GATE_UNKNOWN_CLAIMS);
     kvg_cleanup_plan_free(&p);
@@ -407,13 +372,7 @@ START_TEST(missing_target_vm_keeps_everything)
     kvg_cleanup_plan p;
     load(NULL);
     ck_assert_int_eq(kvg_store_delete(store, KVG_KIND_VM, "vms", "vm1"), KVG_OK);
-    json_object *r = parse(restore_done);
-    kvg_cleanup_opts o = {0};
-    const kvg_view *v = kvg_store_view(store);
-    kvg_view_begin(v);
-    ck_assert_int_eq(kvg_cleanup_plan_make(v, r, &o, &p), KVG_OK);
-    kvg_view_end(v);
-    json_object_put(r);
+    plan_loaded(NULL, NULL, false, &p);
     ck_assert_int_eq(p.gate, KVG_GATE_NO_TARGET);
     ck_assert_uint_eq(p.n_claims, 0);
     kvg_cleanup_plan_free(&p);
