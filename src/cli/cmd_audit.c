@@ -294,16 +294,9 @@ int kvg_cmd_audit(int argc, char **argv)
 {
     kvg_config cfg;
     audit_args a = {.format = FMT_TABLE, .sync_timeout_s = 30};
-    kvg_diag d = {{0}};
     int rc = EXIT_BAD;
-    if (kvg_config_init(&cfg)) {
-        fprintf(stderr, "kvguard audit: out of memory\n");
+    if (!kvg_cli_config("audit", &cfg, &argc, argv))
         return EXIT_BAD;
-    }
-    if (kvg_config_from_args(&cfg, &argc, argv, &d)) {
-        fprintf(stderr, "kvguard audit: %s\n", d.msg);
-        goto out;
-    }
     if (parse_args(argc, argv, &a)) {
         usage(stderr);
         goto out;
@@ -313,7 +306,6 @@ int kvg_cmd_audit(int argc, char **argv)
         rc = EXIT_CLEAN;
         goto out;
     }
-    kvg_log_set_level(cfg.log_level);
     rc = audit_with_view(&cfg, &a);
 out:
     kvg_config_free(&cfg);

@@ -86,21 +86,15 @@ int kvg_cmd_reconcile(int argc, char **argv)
 {
     kvg_config cfg;
     args a = {.metrics_listen = "0.0.0.0:8080", .resync_s = 2};
-    kvg_diag d = {{0}};
     int rc = 2;
-    if (kvg_config_init(&cfg)) {
-        fprintf(stderr, "kvguard reconcile: out of memory\n");
+    if (!kvg_cli_config("reconcile", &cfg, &argc, argv))
         return 2;
-    }
-    if (kvg_config_from_args(&cfg, &argc, argv, &d)) {
-        fprintf(stderr, "kvguard reconcile: %s\n", d.msg);
-    } else if (parse_args(argc, argv, &a)) {
+    if (parse_args(argc, argv, &a)) {
         usage(stderr);
     } else if (a.help) {
         usage(stdout);
         rc = 0;
     } else {
-        kvg_log_set_level(cfg.log_level);
         rc = run(&cfg, &a);
     }
     kvg_config_free(&cfg);

@@ -216,16 +216,9 @@ int kvg_cmd_review(int argc, char **argv)
 {
     kvg_config cfg;
     review_args a = {.sync_timeout_s = 30};
-    kvg_diag d = {{0}};
     int rc = EXIT_BAD;
-    if (kvg_config_init(&cfg)) {
-        fprintf(stderr, "kvguard review: out of memory\n");
+    if (!kvg_cli_config("review", &cfg, &argc, argv))
         return EXIT_BAD;
-    }
-    if (kvg_config_from_args(&cfg, &argc, argv, &d)) {
-        fprintf(stderr, "kvguard review: %s\n", d.msg);
-        goto out;
-    }
     if (parse_args(argc, argv, &a)) {
         usage(stderr);
         goto out;
@@ -235,7 +228,6 @@ int kvg_cmd_review(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    kvg_log_set_level(cfg.log_level);
     rc = review_with_view(&cfg, &a);
 out:
     kvg_config_free(&cfg);

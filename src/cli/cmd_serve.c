@@ -148,16 +148,9 @@ static int run(kvg_config *cfg)
 int kvg_cmd_serve(int argc, char **argv)
 {
     kvg_config cfg;
-    kvg_diag d = {{0}};
-    if (kvg_config_init(&cfg) != KVG_OK) {
-        fprintf(stderr, "kvguard serve: out of memory\n");
-        return 1;
-    }
+    if (!kvg_cli_config("serve", &cfg, &argc, argv))
+        return 2;
     int rc = 0;
-    if (kvg_config_from_args(&cfg, &argc, argv, &d) != KVG_OK) {
-        fprintf(stderr, "kvguard serve: %s\n", d.msg);
-        rc = 2;
-    }
     for (int i = 1; !rc && i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -168,10 +161,8 @@ int kvg_cmd_serve(int argc, char **argv)
             rc = 2;
         }
     }
-    if (!rc) {
-        kvg_log_set_level(cfg.log_level);
+    if (!rc)
         rc = run(&cfg);
-    }
     kvg_config_free(&cfg);
     return rc < 0 ? 0 : rc;
 }
