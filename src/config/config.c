@@ -47,7 +47,7 @@ kvg_err kvg_config_init(kvg_config *c)
     if ((e = dup_into(&c->listen, "0.0.0.0:8443")) ||
         (e = dup_into(&c->tls_min_version, "1.2")) ||
         (e = dup_into(&c->rollback_image, KVG_DEFAULT_ROLLBACK_IMAGE)) ||
-        (e = dup_into(&c->rollback_namespace, "kvguard-system")) ||
+        (e = dup_into(&c->rollback_namespace, "kvguard-rollback")) ||
         (e = dup_into(&c->lease_name, "kvguard-reconciler")) ||
         (e = dup_into(&c->lease_namespace, "kvguard-system"))) {
         kvg_config_free(c);

@@ -64,7 +64,7 @@ START_TEST(defaults)
     ck_assert(!cfg.dry_run);
     ck_assert(!cfg.start_after_restore);
     ck_assert_str_eq(cfg.rollback_image, "debian:12-slim");
-    ck_assert_str_eq(cfg.rollback_namespace, "kvguard-system");
+    ck_assert_str_eq(cfg.rollback_namespace, "kvguard-rollback");
     ck_assert_ptr_null(cfg.zfs_snapshot_namespace);
     ck_assert_str_eq(cfg.lease_name, "kvguard-reconciler");
     ck_assert_str_eq(cfg.lease_namespace, "kvguard-system");
