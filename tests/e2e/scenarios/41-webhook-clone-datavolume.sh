@@ -101,9 +101,16 @@ target=$(jp vmclone/clone-noname .spec.target.name -n "$NS")
 case $target in vm-zfs-clone-?????) ok "target name filled as KubeVirt does: $target" ;;
   *) fail "target name: got '$target', want vm-zfs-clone-<5 chars>" ;; esac
 
+clone clone-dry vm-zfs vm-zfs-dry
+check "server dry run of a clone admitted" kubectl -n "$NS" create --dry-run=server -f "$TMP/clone-dry.yaml"
+check_fails "dry run stored no clone" kubectl -n "$NS" get vmclone clone-dry
+expect_eq "and no VM" "$(kubectl -n "$NS" get vm vm-zfs-dry -o name 2>/dev/null)" ""
+
 echo "-- DataVolume"
 sed '/namespace: source-ns/d; s/name: source-datavolume/name: zfs-disk/' \
   "$(ref cdi-examples/cdi-clone-datavolume.yaml)" > "$TMP/dv-clone.yaml"
+check "server dry run of the DataVolume clone admitted" kubectl -n "$NS" create --dry-run=server -f "$TMP/dv-clone.yaml"
+check_fails "dry run stored no DataVolume" kubectl -n "$NS" get dv cloned-datavolume
 check "DataVolume clone (cdi-clone-datavolume.yaml) without source namespace admitted" \
   kubectl -n "$NS" create -f "$TMP/dv-clone.yaml"
 expect_eq "source.pvc.namespace filled by the mutating webhook" \
