@@ -186,16 +186,42 @@ kvg_start() {
   fail "kvguard serve not ready after 60s"
 }
 
-# kvg_stop: SIGTERM (graceful drain), SIGKILL after 10s.
-kvg_stop() {
-  local f=$KVG_DIR/serve.pid pid
+# kvg__stop PIDFILE WHAT: SIGTERM, then the process must exit 0 (graceful:
+# readiness false, drain, exit) within 30 s; else SIGKILL, FAIL, return 1.
+# Also catches sanitizer reports at exit when $KVG_BIN is an ASan/UBSan build.
+kvg__stop() {
+  local f=$1 what=$2 pid rc=0
   [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$f"
+  pid=$(cat "$f"); rm -f "$f"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    echo "  FAIL $what (pid $pid) still running 30s after SIGTERM: killed" >&2
+    return 1
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  case $rc in
+    0) ok "$what stopped (SIGTERM, exit 0)" ;;
+    127) ;; # not a child of this shell: status unknown
+    *) echo "  FAIL $what exited with status $rc after SIGTERM (see $KVG_E2E_WORK/logs/)" >&2
+       return 1 ;;
+  esac
 }
+
+# kvg_cleanup: for `trap kvg_cleanup EXIT` in scenarios: stop whatever kvguard
+# processes this scenario started and remove the webhook configurations; the
+# scenario fails if one of them did not stop cleanly.
+kvg_cleanup() {
+  local rc=$? bad=0
+  kvg_reconcile_stop || bad=1
+  kvg_unregister 2>/dev/null || true
+  kvg_stop || bad=1
+  [ $bad = 0 ] || exit 1
+  return $rc
+}
+
+kvg_stop() { kvg__stop "$KVG_DIR/serve.pid" "kvguard serve"; }
 
 # kvg_webhooks [FAILURE_POLICY] [FILE...]: apply the webhook configurations of
 # FILEs (default: the validating and mutating ones of manifests/base) pointed at
@@ -335,12 +361,4 @@ kvg_reconcile_start() {
   fail "kvguard reconcile did not take the lease within 30s"
 }
 
-kvg_reconcile_stop() {
-  local f=$KVG_DIR/reconcile.pid pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$f"
-}
+kvg_reconcile_stop() { kvg__stop "$KVG_DIR/reconcile.pid" "kvguard reconcile"; }

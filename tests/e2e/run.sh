@@ -33,6 +33,14 @@ cleaned=0
 cleanup() {
   [ $cleaned = 0 ] || return 0
   cleaned=1
+  # kvguard processes a killed scenario could not stop (by their pid files)
+  local f
+  for f in "$KVG_E2E_WORK"/kvguard/serve.pid "$KVG_E2E_WORK"/kvguard/reconcile.pid; do
+    [ -f "$f" ] || continue
+    echo "e2e: stopping leftover kvguard pid $(cat "$f") ($f)" >&2
+    kill -KILL "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
   if [ "${KVG_E2E_KEEP:-0}" = 1 ]; then
     echo "e2e: KVG_E2E_KEEP=1, cluster left running: eval \"\$($E2E_DIR/cluster.sh env)\"" >&2
   else

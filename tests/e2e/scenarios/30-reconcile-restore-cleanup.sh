@@ -19,7 +19,7 @@ ZNS=openebs
 VM=vm-alpine-multipvc
 e2e_ns "$NS"
 kubectl get namespace "$ZNS" >/dev/null 2>&1 || e2e_ns "$ZNS"
-trap kvg_reconcile_stop EXIT
+trap kvg_cleanup EXIT
 kvg_rbac
 
 echo "-- before the restore"

@@ -13,7 +13,7 @@ NS=${NS:-e2e-31-cdi-clone}
 TMP=$KVG_E2E_WORK/31-cdi-clone
 rm -rf "$TMP"; mkdir -p "$TMP"
 e2e_ns "$NS"
-trap 'kvg_reconcile_stop; kvg_unregister; kvg_stop' EXIT
+trap kvg_cleanup EXIT
 
 kubectl apply -f - >/dev/null <<'EOF'
 apiVersion: storage.k8s.io/v1

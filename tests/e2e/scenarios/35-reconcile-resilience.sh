@@ -11,7 +11,7 @@ set -euo pipefail
 NS=${NS:-e2e-35-resilience}
 VM=vm-cirros-disk
 e2e_ns "$NS"
-trap kvg_reconcile_stop EXIT
+trap kvg_cleanup EXIT
 kvg_rbac
 
 kubectl apply -f - >/dev/null <<'EOF'

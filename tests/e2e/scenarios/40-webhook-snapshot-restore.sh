@@ -17,7 +17,7 @@ VM=vm-alpine-multipvc
 TMP=$KVG_E2E_WORK/40-webhook
 rm -rf "$TMP"; mkdir -p "$TMP"
 e2e_ns "$NS"
-trap 'kvg_unregister; kvg_stop' EXIT
+trap kvg_cleanup EXIT
 
 echo "-- cluster state"
 for c in $(kubectl get vsclass -o jsonpath='{range .items[?(@.driver=="zfs.csi.openebs.io")]}{.metadata.name}{" "}{end}'); do

@@ -15,7 +15,7 @@ NS=${NS:-e2e-41-clone}
 TMP=$KVG_E2E_WORK/41-clone
 rm -rf "$TMP"; mkdir -p "$TMP"
 e2e_ns "$NS"
-trap 'kvg_unregister; kvg_stop' EXIT
+trap kvg_cleanup EXIT
 
 echo "-- cluster state"
 kubectl apply -f - >/dev/null <<'EOF'
