@@ -117,6 +117,8 @@ static void setup_easy(slot *s, const opts *o, const body *b)
     curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, o->keepalive ? 0L : 1L);
     curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, o->keepalive ? 0L : 1L);
+    /* without keep-alive, a full handshake each time (no session resumption) */
+    curl_easy_setopt(s->easy, CURLOPT_SSL_SESSIONID_CACHE, o->keepalive ? 1L : 0L);
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     s->started = now();

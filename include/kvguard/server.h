@@ -36,6 +36,14 @@ void kvg_server_free(kvg_server *s);
 uint16_t kvg_server_port(const kvg_server *s);
 bool kvg_server_ready(const kvg_server *s);
 
+/* Benchmark aid, off by default (kvguard serve --bench-baseline): enables
+ * POST /baseline, which reads the request like /validate (same headers
+ * check, same body cap) but answers a fixed "allowed" AdmissionReview
+ * without decoding or policy, so bench/run.sh can measure the cost of TLS +
+ * HTTP alone on the same server. Process-wide; call before kvg_server_start.
+ * Never enable it in a cluster: /baseline allows everything. */
+void kvg_server_set_bench_baseline(bool on);
+
 /* Worker threads for cfg->workers == 0: the cgroup CPU quota (v2 cpu.max,
  * v1 cfs_quota_us/cfs_period_us, rounded up), else the online CPUs; >= 1.
  * cgroup_root is normally "/sys/fs/cgroup" (tests pass a fake tree). */

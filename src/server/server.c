@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,12 @@
 /* A client streaming a chunked body past the cap is read and discarded up
  * to this multiple of the cap, then disconnected. */
 #define DISCARD_FACTOR 4
+/* libmicrohttpd's default connection limit (FD_SETSIZE - 4 = 1020, split
+ * over the workers) let ~1,000 idle or slowloris clients lock new clients
+ * (the apiserver) out until the idle timeout (tests/integration/
+ * test_hostile.c). An idle TLS connection costs ~22 KiB, so this bounds
+ * that memory to ~90 MiB. */
+#define CONNECTION_LIMIT 4096u
 
 typedef enum route {
     ROUTE_UNKNOWN,
@@ -40,6 +47,7 @@ typedef enum route {
     ROUTE_HEALTHZ,
     ROUTE_READYZ,
     ROUTE_METRICS,
+    ROUTE_BASELINE,
 } route;
 
 static const struct {
@@ -49,8 +57,17 @@ static const struct {
     {"/validate", "POST", ROUTE_VALIDATE}, {"/mutate", "POST", ROUTE_MUTATE},
     {"/healthz", "GET", ROUTE_HEALTHZ},    {"/readyz", "GET", ROUTE_READYZ},
     {"/metrics", "GET", ROUTE_METRICS},
+    {"/baseline", "POST", ROUTE_BASELINE}, /* only with the benchmark aid on */
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* The benchmark aid (kvg_server_set_bench_baseline): off unless asked for. */
+static atomic_bool g_bench_baseline;
+
+/* What POST /baseline answers, whatever the body: the transport's cost alone. */
+static const char BASELINE_BODY[] =
+    "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+    "\"response\":{\"uid\":\"\",\"allowed\":true}}";
 
 struct kvg_server {
     const kvg_config *cfg;
@@ -293,10 +310,29 @@ static enum MHD_Result serve_admission(kvg_server *s, struct MHD_Connection *c,
     return respond(s, c, r, code, "application/json", &out, false);
 }
 
+/* The baseline is read like an admission request (same header checks, same
+ * body buffering), so that only decoding and policy differ. */
 static bool is_admission(const request *r)
 {
     return r->route < N_ROUTES && (routes[r->route].id == ROUTE_VALIDATE ||
-                                   routes[r->route].id == ROUTE_MUTATE);
+                                   routes[r->route].id == ROUTE_MUTATE ||
+                                   routes[r->route].id == ROUTE_BASELINE);
+}
+
+static enum MHD_Result serve_baseline(kvg_server *s, struct MHD_Connection *c,
+                                      request *r)
+{
+    if (r->too_big)
+        return respond_error(s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, true,
+                             "request body exceeds the limit of %zu bytes",
+                             s->max_body);
+    kvg_buf b;
+    kvg_buf_init(&b, 0);
+    if (kvg_buf_append(&b, BASELINE_BODY, sizeof BASELINE_BODY - 1)) {
+        kvg_buf_free(&b);
+        return MHD_NO;
+    }
+    return respond(s, c, r, MHD_HTTP_OK, "application/json", &b, false);
 }
 
 /* Body bytes: kept up to the cap (admission only), then counted and dropped. */
@@ -320,7 +356,8 @@ static enum MHD_Result take_body(kvg_server *s, request *r, const char *data,
 static size_t find_route(const char *url)
 {
     for (size_t i = 0; i < N_ROUTES; i++)
-        if (!strcmp(url, routes[i].path))
+        if (!strcmp(url, routes[i].path) &&
+            (routes[i].id != ROUTE_BASELINE || atomic_load(&g_bench_baseline)))
             return i;
     return N_ROUTES;
 }
@@ -358,6 +395,8 @@ static enum MHD_Result finish(kvg_server *s, struct MHD_Connection *c,
         return serve_readyz(s, c, r);
     case ROUTE_METRICS:
         return serve_metrics(s, c, r);
+    case ROUTE_BASELINE:
+        return serve_baseline(s, c, r);
     default:
         return serve_admission(s, c, r);
     }
@@ -490,6 +529,25 @@ static kvg_err check_priorities(const char *prio, kvg_diag *d)
     return KVG_OK;
 }
 
+/* CONNECTION_LIMIT, as far as the descriptor limit allows (raised to its
+ * hard limit if need be); some descriptors stay for files and the API. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1000;
+    rlim_t want = CONNECTION_LIMIT + 128;
+    if (rl.rlim_cur < want && rl.rlim_cur != RLIM_INFINITY) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want
+                                                                         : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return CONNECTION_LIMIT;
+    return rl.rlim_cur > 256 ? (unsigned)rl.rlim_cur - 128 : 128;
+}
+
 static kvg_err start_mhd(kvg_server *s, const char *prio, kvg_diag *d)
 {
     struct sockaddr_storage ss;
@@ -515,6 +573,7 @@ static kvg_err start_mhd(kvg_server *s, const char *prio, kvg_diag *d)
         MHD_OPTION_HTTPS_CERT_CALLBACK, kvg_tls_retrieve,
         MHD_OPTION_THREAD_POOL_SIZE, workers > 1 ? workers : 0u,
         MHD_OPTION_CONNECTION_TIMEOUT, idle,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_END);
@@ -672,6 +731,8 @@ void kvg_server_free(kvg_server *s)
 }
 
 uint16_t kvg_server_port(const kvg_server *s) { return s ? s->port : 0; }
+
+void kvg_server_set_bench_baseline(bool on) { atomic_store(&g_bench_baseline, on); }
 
 bool kvg_server_ready(const kvg_server *s)
 {
