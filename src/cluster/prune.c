@@ -17,12 +17,15 @@
 
 static void strip_common(json_object *obj)
 {
+    /* kvg_json_path does not check the type of the last step, and
+     * json_object_object_del asserts an object (found by fuzzing:
+     * "annotations: text" in a state file). */
     json_object *meta = kvg_json_path(obj, "metadata", NULL);
-    if (!meta)
+    if (!meta || !json_object_is_type(meta, json_type_object))
         return;
     json_object_object_del(meta, "managedFields");
     json_object *ann = kvg_json_path(meta, "annotations", NULL);
-    if (ann)
+    if (ann && json_object_is_type(ann, json_type_object))
         json_object_object_del(ann, LAST_APPLIED);
 }
 
