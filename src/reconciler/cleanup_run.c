@@ -20,7 +20,6 @@ typedef struct restore_run {
     kvg_rec *r;
     json_object *restore;   /* borrowed */
     json_object *state;     /* claim -> {step, job, reason}; owned */
-    bool changed;
 } restore_run;
 
 static const char *claim_step(restore_run *rr, const char *claim)
