@@ -213,6 +213,11 @@ static kvg_err dv_template(render *r, const char *name, const char *claim,
         size = kvg_json_str(pvc, "spec", "resources", "requests", "storage", NULL);
     if (size) { /* else CDI sizes the clone from its source */
         json_object *req = json_object_new_object(), *res = json_object_new_object();
+        if (!req || !res) { /* json-c asserts on adding to NULL (test_alloc_failure) */
+            json_object_put(req), json_object_put(res);
+            json_object_put(storage), json_object_put(spec);
+            return oom();
+        }
         json_object_object_add(req, "storage", json_object_new_string(size));
         json_object_object_add(res, "requests", req);
         json_object_object_add(storage, "resources", res);

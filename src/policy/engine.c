@@ -419,6 +419,13 @@ static void drop_empty_patch(kvg_ctx *c)
 void kvg_ctx_patch(kvg_ctx *c, const char *op, const char *path,
                    json_object *value)
 {
+    /* op or path NULL: an operation whose building ran out of memory
+     * (test_alloc_failure: clone and DataVolume emit() crashed on it) */
+    if (!op || !path) {
+        json_object_put(value);
+        oom(c);
+        return;
+    }
     if (!value && strcmp(op, "remove")) {
         oom(c); /* json_object_new_*() failed in the caller */
         return;

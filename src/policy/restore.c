@@ -616,10 +616,14 @@ static void mutate_claims(kvg_ctx *c)
             return;
         }
     }
-    kvg_ctx_patch_annotation(c, PRE_RESTORE_CLAIMS,
-                             json_object_to_json_string_ext(
-                                 list, JSON_C_TO_STRING_PLAIN |
-                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+    /* NULL when json-c runs out of memory (found by tests/unit/
+     * test_alloc_failure.c: json_object_new_string(NULL) crashed) */
+    const char *text = json_object_to_json_string_ext(
+        list, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (text)
+        kvg_ctx_patch_annotation(c, PRE_RESTORE_CLAIMS, text);
+    else
+        c->err = KVG_ENOMEM;
     json_object_put(list);
 }
 
