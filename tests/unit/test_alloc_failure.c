@@ -258,6 +258,7 @@ void free(void *p)
 }
 #endif
 
+#if KVG_INTERPOSE
 static kvg_store *store;
 static kvg_policy_config policy;
 
@@ -324,6 +325,8 @@ static void load_world(void)
     ck_assert_msg(kvg_files_load(KVG_SOURCE_DIR "/examples/cluster", &store, &d) == KVG_OK,
                   "%s", d.msg);
 }
+
+#endif
 
 START_TEST(every_allocation_fails_once)
 {
