@@ -8,6 +8,8 @@
 
 #include <json-c/json.h>
 
+#include "kvguard/view.h"
+
 /* Calls fn(claim, volume_name, ud) for every volume of a VirtualMachine that
  * is backed by a claim: persistentVolumeClaim.claimName, dataVolume.name (a
  * DataVolume's claim has its name) and memoryDump.claimName. Stops when fn
@@ -28,5 +30,21 @@ const char *kvg_obj_uid(const json_object *obj);
 /* metadata.annotations[key] or metadata.labels[key], NULL when missing. */
 const char *kvg_obj_annotation(const json_object *obj, const char *key);
 const char *kvg_obj_label(const json_object *obj, const char *key);
+
+/* ---- power state (SPEC §5; src/policy/power.c) ---------------------------- */
+
+typedef struct kvg_power {
+    bool on;
+    const char *intent;    /* "runStrategy: Always", "running: true", ... */
+    const char *vmi_phase; /* NULL when there is no VMI, borrowed otherwise */
+    char why[160];         /* one phrase, for messages and --explain */
+} kvg_power;
+
+/* Pure: a VM (may be NULL: then only the VMI counts) and its VMI (NULL when
+ * none exists). */
+void kvg_power_state(const json_object *vm, const json_object *vmi,
+                     kvg_power *out);
+/* Same, looking the VMI (same namespace and name) up in the view. */
+void kvg_vm_power(const kvg_view *v, const json_object *vm, kvg_power *out);
 
 #endif

@@ -32,6 +32,7 @@
 #include <stddef.h>
 
 #include "kvguard/json.h"
+#include "kvguard/kubevirt.h"
 #include "kvguard/policy.h"
 #include "kvguard/view.h"
 
@@ -125,22 +126,6 @@ const char *kvg_json_type_name(json_type t);
 
 /* KubeVirt's limit on list lengths in a VM spec (arrayLenMax in virt-api). */
 #define KVG_MAX_LIST 256
-
-/* ---- power state (SPEC §5, power.c) --------------------------------------- */
-
-typedef struct kvg_power {
-    bool on;
-    const char *intent;    /* "runStrategy: Always", "running: true", ... */
-    const char *vmi_phase; /* NULL when there is no VMI, borrowed otherwise */
-    char why[160];         /* one phrase, for messages and --explain */
-} kvg_power;
-
-/* Pure: a VM (may be NULL: then only the VMI counts) and its VMI (NULL when
- * none exists). */
-void kvg_power_state(const json_object *vm, const json_object *vmi,
-                     kvg_power *out);
-/* Same, looking the VMI (same namespace and name) up in the view. */
-void kvg_vm_power(const kvg_view *v, const json_object *vm, kvg_power *out);
 
 /* The *-immutable rules: on UPDATE, spec must equal oldObject's spec
  * (KubeVirt's "spec in immutable after creation", 422 on field spec). */

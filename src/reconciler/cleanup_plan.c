@@ -383,12 +383,11 @@ static int check_bound(const char *claim, const char *volume, void *ud)
     return 0;
 }
 
-static bool vm_running(const json_object *vm)
+static bool vm_on(const kvg_view *v, const json_object *vm)
 {
-    const char *rs = kvg_json_str(vm, "spec", "runStrategy", NULL);
-    if (rs)
-        return !strcmp(rs, "Always") || !strcmp(rs, "RerunOnFailure");
-    return kvg_json_bool(false, vm, "spec", "running", NULL);
+    kvg_power pw;
+    kvg_vm_power(v, vm, &pw);
+    return pw.on;
 }
 
 static kvg_err decide_gate(const kvg_view *v, const char *ns, const json_object *vm,
@@ -400,7 +399,7 @@ static kvg_err decide_gate(const kvg_view *v, const char *ns, const json_object 
     if (bp.n_pending == 0) {
         p->gate = KVG_GATE_PROCEED;
         p->reason = xprintf("every claim of VirtualMachine %s/%s is Bound", ns, p->vm);
-    } else if (bp.n_pending == bp.n_wffc && o->start_after_restore && !vm_running(vm)) {
+    } else if (bp.n_pending == bp.n_wffc && o->start_after_restore && !vm_on(v, vm)) {
         p->gate = KVG_GATE_START_VM;
         p->reason = xprintf("claims wait for a first consumer: starting VirtualMachine "
                             "%s/%s (%s)", ns, p->vm, bp.pending.data);

@@ -17,7 +17,6 @@
 #include "kvguard/kubevirt.h"
 #include "kvguard/log.h"
 #include "kvguard/metrics.h"
-#include "policy/internal.h"
 #include "reconciler/internal.h"
 
 #define ANN_PHASE "kvguard.io/clone-phase"
