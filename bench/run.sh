@@ -98,7 +98,8 @@ run() {
         "$ep" "$conc" "$ka" "$(v requests)" "$(v rps)" "$(v p50_us)" "$(v p99_us)" \
         "$(v p999_us)" "$(v server_cpu_us_per_req)"
     rows+=("$row|$(v errors)")
-    eval "rps_${ep}_${conc}_${ka}=$(v rps)"
+    eval "rps_${ep}_${conc}_${ka}_last=$(v rps)"
+    [ "${cls:-}" ] || eval "rps_${ep}_${conc}_${ka}=$(v rps)"
 }
 
 for conc in $concs; do
@@ -106,6 +107,19 @@ for conc in $concs; do
     run validate "$conc"
 done
 rss_load=$(status_kib "$pid" VmRSS)
+# by body size, at concurrency 16: what decoding costs grows with the body
+all_bodies=("${bodies[@]}")
+for cls in small 20k 200k; do
+    bodies=()
+    for f in "$work"/state/reviews/*-$cls.json; do bodies+=(--body "$f"); done
+    run baseline 16
+    rows[-1]=${rows[-1]/| baseline |/| baseline ($cls bodies) |}
+    run validate 16
+    rows[-1]=${rows[-1]/| validate |/| validate ($cls bodies) |}
+    eval "rps_${cls}_b=\$rps_baseline_16_yes_last rps_${cls}_k=\$rps_validate_16_yes_last"
+done
+bodies=("${all_bodies[@]}")
+cls=
 for conc in 1 16; do
     run baseline "$conc" --no-keepalive
     run validate "$conc" --no-keepalive
@@ -133,6 +147,11 @@ mkdir -p "$(dirname "$out")"
         b=$(eval echo "\${rps_baseline_${conc}_yes:-0}")
         k=$(eval echo "\${rps_validate_${conc}_yes:-0}")
         echo "| concurrency $conc, keep-alive | $(awk -v k="$k" -v b="$b" 'BEGIN { printf "%.0f%%", (b > 0 ? 100 * k / b : 0) }') |"
+    done
+    for cls in small 20k 200k; do
+        b=$(eval echo "\${rps_${cls}_b:-0}")
+        k=$(eval echo "\${rps_${cls}_k:-0}")
+        echo "| concurrency 16, keep-alive, $cls bodies only | $(awk -v k="$k" -v b="$b" 'BEGIN { printf "%.0f%%", (b > 0 ? 100 * k / b : 0) }') |"
     done
     for conc in 1 16; do
         b=$(eval echo "\${rps_baseline_${conc}_no:-0}")

@@ -1,0 +1,288 @@
+/* Integration: failure injection against the real `kvguard serve`.
+ *  - The apiserver is unreachable when kvguard starts (kube backend): not
+ *    ready, admission follows onClusterStateUnavailable (deny by default);
+ *    the apiserver comes up: ready and normal decisions without a restart.
+ *  - The apiserver goes away after the sync, and answers slowly (watch
+ *    requests failing with 503): admission keeps answering from the cache
+ *    in time; it comes back: the watch resumes and new objects are seen.
+ *  - The audit log on a full disk (/dev/full): admission unaffected, the
+ *    write errors counted.
+ * (Certificate files replaced with garbage: test_server_rotation.c.) */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fakeapi.h"
+#include "proc.h"
+#include "testlib.h"
+#include "tls_client.h"
+
+static char *dir;
+static char ca[512];
+static kvg_proc srv;
+static char *review;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void setup(void)
+{
+    dir = kvg_test_mkdtemp();
+    ck_assert_int_eq(kvg_proc_make_certs(dir, "certs"), 0);
+    snprintf(ca, sizeof ca, "%s/certs/ca.crt", dir);
+    review = kvg_test_read_source("examples/reviews/snapshot-zfs-vm-allowed.json", NULL);
+}
+
+static void teardown(void)
+{
+    if (srv.pid) {
+        kvg_proc_signal(&srv, SIGTERM);
+        int rc = kvg_proc_wait_exit(&srv, 30000);
+        if (rc != 0 || getenv("KVG_DUMP"))
+            kvg_proc_dump_log(&srv);
+        ck_assert_int_eq(rc, 0);
+    }
+    free(review);
+    kvg_test_rmtree(dir);
+    free(dir);
+}
+
+static int start(const char *config_yaml, const char *extra1, const char *extra2)
+{
+    char cfg[600], cert[600], key[600];
+    snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+    snprintf(cert, sizeof cert, "%s/certs/tls.crt", dir);
+    snprintf(key, sizeof key, "%s/certs/tls.key", dir);
+    kvg_test_write_file(dir, "config.yaml", config_yaml);
+    const char *args[] = {"serve", "--config", cfg, "--listen", "127.0.0.1:0",
+                          "--tls-cert", cert, "--tls-key", key, extra1, extra2, NULL};
+    if (kvg_proc_start(&srv, dir, "serve", args) != 0)
+        return -1;
+    if (kvg_proc_wait_port(&srv, 60000) != 0) {
+        kvg_proc_dump_log(&srv);
+        return -1;
+    }
+    return 0;
+}
+
+/* One request on a fresh connection; the answer (free it) and its latency. */
+static char *call(const char *method, const char *path, long *code, double *took)
+{
+    kvg_tc c;
+    kvg_tc_init(&c, srv.port, ca);
+    kvg_tc_resp r;
+    double t0 = now_s();
+    if (!strcmp(method, "GET"))
+        kvg_tc_get(&c, path, &r);
+    else
+        kvg_tc_post_json(&c, path, review, &r);
+    if (took)
+        *took = now_s() - t0;
+    *code = r.code;
+    char *body = strdup(r.body ? r.body : "");
+    kvg_tc_resp_free(&r);
+    kvg_tc_free(&c);
+    return body;
+}
+
+/* Polls GET path until it answers want, up to timeout_s. */
+static bool wait_code(const char *path, long want, double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    while (now_s() < end) {
+        long code;
+        free(call("GET", path, &code, NULL));
+        if (code == want)
+            return true;
+        usleep(200 * 1000);
+    }
+    return false;
+}
+
+static void write_kubeconfig(unsigned port, const char *ca_pem)
+{
+    kvg_test_write_file(dir, "api-ca.crt", ca_pem);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+             "contexts:\n- name: t\n  context: {cluster: fake, user: u}\n"
+             "clusters:\n- name: fake\n  cluster:\n    server: https://127.0.0.1:%u\n"
+             "    certificate-authority: %s/api-ca.crt\n"
+             "users:\n- name: u\n  user: {token: test-token}\n", port, dir);
+    kvg_test_write_file(dir, "kubeconfig", text);
+}
+
+static const char VM[] =
+    "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\","
+    "\"metadata\":{\"name\":\"larry\",\"namespace\":\"vms\"},"
+    "\"spec\":{\"runStrategy\":\"Halted\",\"template\":{\"spec\":{\"domain\":{\"devices\":{}},"
+    "\"volumes\":[{\"name\":\"cloudinitdisk\",\"cloudInitNoCloud\":{\"userData\":\"x\"}}]}}}}";
+
+START_TEST(apiserver_unreachable_at_start_then_recovers)
+{
+    unsigned port = kvg_test_free_port();
+    char *cert_pem, *key_pem;
+    kvg_test_gen_cert("fake-apiserver", &cert_pem, &key_pem);
+    write_kubeconfig(port, cert_pem);
+    char kc[600];
+    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+    ck_assert_int_eq(start("workers: 2\nshutdownDelaySeconds: 0\n", "--kubeconfig", kc), 0);
+
+    /* nothing listens at the apiserver's address */
+    long code;
+    ck_assert_int_eq(wait_code("/readyz", 503, 5), true);
+    double took;
+    char *body = call("POST", "/validate", &code, &took);
+    ck_assert_int_eq(code, 200);
+    ck_assert_msg(strstr(body, "\"allowed\":false") && strstr(body, "not synced"),
+                  "unavailable state must deny by default: %s", body);
+    ck_assert_msg(took < 5, "answered in %.2fs", took);
+    free(body);
+
+    /* the apiserver comes up: ready, and decisions come from the view */
+    kvg_fakeapi *fa = kvg_fakeapi_start_at(port, cert_pem, key_pem);
+    kvg_fakeapi_serve_kinds(fa);
+    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
+    ck_assert_msg(wait_code("/readyz", 200, 90), "not ready 90 s after the apiserver came up");
+    body = call("POST", "/validate", &code, &took);
+    ck_assert_int_eq(code, 200);
+    ck_assert_msg(!strstr(body, "not synced"), "still unsynced: %s", body);
+    free(body);
+    kvg_fakeapi_stop(fa);
+    free(cert_pem);
+    free(key_pem);
+}
+END_TEST
+
+START_TEST(apiserver_lost_and_slow_after_sync)
+{
+    char *cert_pem, *key_pem;
+    kvg_test_gen_cert("fake-apiserver", &cert_pem, &key_pem);
+    kvg_fakeapi *fa = kvg_fakeapi_start_at(0, cert_pem, key_pem);
+    kvg_fakeapi_serve_kinds(fa);
+    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
+    unsigned port = (unsigned)atoi(strrchr(kvg_fakeapi_url(fa), ':') + 1);
+    write_kubeconfig(port, cert_pem);
+    char kc[600];
+    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+    ck_assert_int_eq(start("workers: 2\nshutdownDelaySeconds: 0\n", "--kubeconfig", kc), 0);
+    ck_assert_msg(wait_code("/readyz", 200, 60), "never ready");
+    long code;
+    double took;
+    char *before = call("POST", "/validate", &code, &took);
+    ck_assert_int_eq(code, 200);
+
+    /* slow / failing: every watch answered 503 */
+    kvg_fakeapi_fail_query(fa, NULL, "/", "watch", 100000, 503, "1", NULL);
+    kvg_fakeapi_close_watches(fa);
+    for (int i = 0; i < 5; i++) {
+        char *b = call("POST", "/validate", &code, &took);
+        ck_assert_int_eq(code, 200);
+        ck_assert_msg(took < 2, "answer took %.2fs while the apiserver fails", took);
+        ck_assert_str_eq(b, before); /* from the cache */
+        free(b);
+        usleep(300 * 1000);
+    }
+    /* gone */
+    long old_rv = kvg_fakeapi_rv(fa);
+    kvg_fakeapi_stop(fa);
+    for (int i = 0; i < 5; i++) {
+        char *b = call("POST", "/validate", &code, &took);
+        ck_assert_int_eq(code, 200);
+        ck_assert_msg(took < 2, "answer took %.2fs without an apiserver", took);
+        ck_assert_str_eq(b, before);
+        free(b);
+        usleep(300 * 1000);
+    }
+    /* the view stays ready (a cache that was synced, aging: see the
+     * kvguard_cache_last_sync_seconds metric) */
+    char *metrics = call("GET", "/metrics", &code, NULL);
+    ck_assert_msg(code == 200, "/metrics: %ld %s", code, metrics);
+    ck_assert_msg(strstr(metrics, "kvguard_cache_last_sync_seconds"), "%.3000s", metrics);
+    free(metrics);
+
+    /* back, same address: the informers resume; a deleted VM is noticed */
+    fa = kvg_fakeapi_start_at(port, cert_pem, key_pem);
+    kvg_fakeapi_serve_kinds(fa);
+    /* an apiserver's resourceVersions only grow (etcd keeps them); this one
+     * restarted empty, so move past the old ones and forget them: resumed
+     * watches get 410 and relist */
+    while (kvg_fakeapi_rv(fa) <= old_rv + 5)
+        kvg_fakeapi_bookmark(fa, "kubevirt.io", "virtualmachines");
+    kvg_fakeapi_compact(fa);
+    double end = now_s() + 90;
+    bool changed = false;
+    while (!changed && now_s() < end) {
+        char *b = call("POST", "/validate", &code, NULL);
+        changed = code == 200 && strcmp(b, before) != 0;
+        free(b);
+        if (!changed)
+            usleep(500 * 1000);
+    }
+    ck_assert_msg(changed, "the view never caught up with the restarted apiserver "
+                           "(larry is gone there)");
+    free(before);
+    kvg_fakeapi_stop(fa);
+    free(cert_pem);
+    free(key_pem);
+}
+END_TEST
+
+START_TEST(audit_log_on_a_full_disk)
+{
+    char yaml[512], state[600];
+    snprintf(state, sizeof state, "%s/examples/cluster", KVG_SOURCE_DIR);
+    snprintf(yaml, sizeof yaml,
+             "workers: 2\nshutdownDelaySeconds: 0\naudit:\n  file: /dev/full\n");
+    ck_assert_int_eq(start(yaml, "--cluster-state", state), 0);
+    for (int i = 0; i < 50; i++) {
+        long code;
+        double took;
+        char *b = call("POST", "/validate", &code, &took);
+        ck_assert_int_eq(code, 200);
+        ck_assert_msg(strstr(b, "\"allowed\":true"), "%s", b);
+        ck_assert_msg(took < 2, "answer took %.2fs with the audit disk full", took);
+        free(b);
+    }
+    long code;
+    char *m = call("GET", "/metrics", &code, NULL);
+    ck_assert_int_eq(code, 200);
+    /* the failed writes are counted */
+    char *line = strstr(m, "kvguard_audit_");
+    bool counted = false;
+    for (; line; line = strstr(line + 1, "\nkvguard_audit_")) {
+        const char *e = strchr(line + 1, '\n');
+        char buf[256];
+        snprintf(buf, sizeof buf, "%.*s", e ? (int)(e - line) : 200, line);
+        if (strstr(buf, "error") && !strstr(buf, "#") && strtod(strrchr(buf, ' ') + 1, NULL) > 0)
+            counted = true;
+    }
+    ck_assert_msg(counted, "no audit error metric above 0:\n%s", m);
+    free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("failure");
+    TCase *tc = tcase_create("failure");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, audit_log_on_a_full_disk);
+    tcase_add_test(tc, apiserver_unreachable_at_start_then_recovers);
+    tcase_add_test(tc, apiserver_lost_and_slow_after_sync);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
