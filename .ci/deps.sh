@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config ca-certificates openssl curl
       libmicrohttpd-dev libgnutls28-dev libjson-c-dev libyaml-dev
-      libcurl4-openssl-dev libssl-dev check valgrind)
+      libcurl4-openssl-dev libssl-dev check valgrind clang)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

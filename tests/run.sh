@@ -33,6 +33,14 @@ done
 echo "valgrind: $vg_passed passed, $vg_failed failed"
 [ "$vg_failed" -eq 0 ]
 
+# libFuzzer targets, a bounded run each (longer runs by hand: tests/fuzz/run.sh)
+if command -v clang >/dev/null; then
+  echo "== fuzz: ${FUZZ_SECONDS:-30} s per target"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash tests/fuzz/run.sh build-fuzz
+else
+  echo "== fuzz SKIPPED: no clang"
+fi
+
 # The end-to-end suite needs Go (it builds kube-apiserver, etcd and kubectl
 # from the module proxy, cached in tests/e2e/bin). CI sets KVG_REQUIRE_E2E.
 [ -d /usr/local/go/bin ] && PATH=$PATH:/usr/local/go/bin

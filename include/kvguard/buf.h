@@ -23,7 +23,8 @@ kvg_err kvg_buf_append(kvg_buf *b, const void *data, size_t len);
 kvg_err kvg_buf_puts(kvg_buf *b, const char *s);
 kvg_err kvg_buf_printf(kvg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-kvg_err kvg_buf_vprintf(kvg_buf *b, const char *fmt, va_list ap);
+kvg_err kvg_buf_vprintf(kvg_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Hand the data over to the caller (who frees it); the buffer is empty after. */
 char *kvg_buf_steal(kvg_buf *b, size_t *len);
 

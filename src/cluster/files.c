@@ -82,6 +82,8 @@ static int line_of(const loader *L, const char *base, const char *const *keys, i
 }
 
 static kvg_err failv(loader *L, int line, const char *where, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static kvg_err failv(loader *L, int line, const char *where, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);

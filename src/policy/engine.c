@@ -151,6 +151,8 @@ const char *kvg_ctx_objname(const kvg_ctx *c, char *buf, size_t len)
 /* ---- explain -------------------------------------------------------------- */
 
 static void explain_v(kvg_ctx *c, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void explain_v(kvg_ctx *c, const char *fmt, va_list ap)
 {
     if (!c->opts->explain)
         return;
@@ -318,6 +320,9 @@ static void deny(kvg_ctx *c, const kvg_rule_info *ri, const char *msg)
 
 static kvg_action rule_v(kvg_ctx *c, kvg_rule_id id, kvg_outcome o,
                          bool strict, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static kvg_action rule_v(kvg_ctx *c, kvg_rule_id id, kvg_outcome o,
+                         bool strict, const char *fmt, va_list ap)
 {
     const kvg_rule_info *ri = kvg_rule_info_get(id);
     kvg_action a = kvg_policy_action(c->cfg, id);
@@ -325,7 +330,10 @@ static kvg_action rule_v(kvg_ctx *c, kvg_rule_id id, kvg_outcome o,
     char msg[KVG_MSG_MAX];
     if (!ri)
         return KVG_ACTION_OFF;
-    vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
+    if (fmt)
+        vsnprintf(msg, sizeof msg, fmt, ap);
+    else
+        msg[0] = '\0';
     if (a == KVG_ACTION_OFF)
         o = KVG_OUTCOME_SKIP;
     if (o == KVG_OUTCOME_UNKNOWN && !strict && eff == KVG_ACTION_ENFORCE)

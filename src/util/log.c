@@ -89,6 +89,8 @@ static void timestamp_into(kvg_buf *b)
 }
 
 static void log_emit(kvg_log_level l, const char *event, const char *kv,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void log_emit(kvg_log_level l, const char *event, const char *kv,
                      const char *fmt, va_list ap)
 {
     if (!kvg_log_enabled(l))
