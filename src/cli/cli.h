@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "kvguard/config.h"
+#include "kvguard/informer.h"
 
 int kvg_cmd_serve(int argc, char **argv);     /* cmd_serve.c */
 int kvg_cmd_review(int argc, char **argv);    /* cmd_review.c */
@@ -18,5 +19,10 @@ int kvg_cmd_audit(int argc, char **argv);     /* cmd_audit.c */
  * (removed from argv), then the log level. On failure it prints
  * "kvguard CMD: why", frees cfg and returns false (exit code 2). */
 bool kvg_cli_config(const char *cmd, kvg_config *cfg, int *argc, char **argv);
+
+/* The cluster view of the configuration: files (default: the shipped example
+ * state) loaded at once, or kube informers waited for up to sync_timeout_s. */
+kvg_err kvg_cli_open_view(kvg_config *cfg, long sync_timeout_s, kvg_store **store,
+                          kvg_informers **inf, kvg_diag *d);
 
 #endif

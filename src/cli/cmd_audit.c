@@ -144,18 +144,6 @@ static int parse_args(int argc, char **argv, audit_args *a)
     return 0;
 }
 
-static kvg_err open_view(kvg_config *cfg, const audit_args *a,
-                         kvg_store **store, kvg_informers **inf, kvg_diag *d)
-{
-    kvg_err e;
-    if (cfg->cluster_mode == KVG_CLUSTER_FILES && !cfg->cluster_state_dir &&
-        !(cfg->cluster_state_dir = strdup(KVG_DEFAULT_STATE_DIR)))
-        return KVG_ENOMEM;
-    if ((e = kvg_cluster_open(cfg, store, inf, d)) || !*inf)
-        return e;
-    return kvg_informers_wait_synced(*inf, a->sync_timeout_s * 1000, d);
-}
-
 /* KVG_AUDIT_TIME pins the PolicyReport timestamps (golden tests). */
 static long long audit_time(void)
 {
@@ -279,7 +267,7 @@ static int audit_with_view(kvg_config *cfg, const audit_args *a)
     if (a->apply && cfg->cluster_mode != KVG_CLUSTER_KUBE)
         fprintf(stderr, "kvguard audit: --apply needs the kube backend "
                         "(--kubeconfig F, or cluster.mode: kube)\n");
-    else if (open_view(cfg, a, &store, &inf, &d))
+    else if (kvg_cli_open_view(cfg, a->sync_timeout_s, &store, &inf, &d))
         fprintf(stderr, "kvguard audit: %s\n", d.msg[0] ? d.msg : "out of memory");
     else if (a->apply)
         rc = apply_loop(cfg, kvg_store_view(store), kvg_informers_client(inf), a);

@@ -170,20 +170,6 @@ static int decide(const kvg_config *cfg, const kvg_view *view,
     return rc;
 }
 
-/* Files: loaded at once. Kube: informers list every kind; the decision waits
- * for them, as the server's /readyz does. */
-static kvg_err open_view(kvg_config *cfg, const review_args *a,
-                         kvg_store **store, kvg_informers **inf, kvg_diag *d)
-{
-    kvg_err e;
-    if (cfg->cluster_mode == KVG_CLUSTER_FILES && !cfg->cluster_state_dir &&
-        !(cfg->cluster_state_dir = strdup(KVG_DEFAULT_STATE_DIR)))
-        return KVG_ENOMEM;
-    if ((e = kvg_cluster_open(cfg, store, inf, d)) || !*inf)
-        return e;
-    return kvg_informers_wait_synced(*inf, a->sync_timeout_s * 1000, d);
-}
-
 static int review_with_view(kvg_config *cfg, const review_args *a)
 {
     const char *name = a->file && strcmp(a->file, "-") ? a->file : "<stdin>";
@@ -198,7 +184,7 @@ static int review_with_view(kvg_config *cfg, const review_args *a)
         fprintf(stderr, "kvguard review: %s\n", d.msg);
         goto out;
     }
-    if (open_view(cfg, a, &store, &inf, &d)) {
+    if (kvg_cli_open_view(cfg, a->sync_timeout_s, &store, &inf, &d)) {
         /* the backend's message names the directory, file or API server */
         fprintf(stderr, "kvguard review: %s\n", d.msg[0] ? d.msg : "out of memory");
         goto out;
