@@ -66,6 +66,7 @@ kvg_reconcile_start
 A_PORT=$KVG_RECONCILE_PORT
 holder_a=$(jp "${LEASE[@]}" .spec.holderIdentity "${LNS[@]}")
 free_port B_PORT
+: > "$B_LOG" # logs persist across runs in .work: judge this run only
 "$KVG_BIN" reconcile --config "${KVG_CONFIG:-$KVG_MANIFESTS/config.yaml}" \
   --kubeconfig "$KVG_DIR/reconciler.kubeconfig" --metrics-listen "127.0.0.1:$B_PORT" \
   < /dev/null >> "$B_LOG" 2>&1 &
