@@ -77,6 +77,30 @@ e2e_ns() {
   kubectl -n "$1" create serviceaccount default >/dev/null 2>&1 || true
 }
 
+# e2e_zfs_storageclass: StorageClass e2e-zfspv (zfs.csi.openebs.io,
+# WaitForFirstConsumer, as the seeds' openebs-zfspv). Cluster-scoped: shared.
+e2e_zfs_storageclass() {
+  kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: e2e-zfspv
+parameters: {fstype: zfs, poolname: zfspv-pool}
+provisioner: zfs.csi.openebs.io
+volumeBindingMode: WaitForFirstConsumer
+EOF
+}
+
+# e2e_no_zfs_snapshot_class: cluster-scoped objects outlive scenarios; start
+# without any VolumeSnapshotClass for zfs.csi.openebs.io.
+e2e_no_zfs_snapshot_class() {
+  local c
+  for c in $(kubectl get vsclass -o jsonpath='{range .items[?(@.driver=="zfs.csi.openebs.io")]}{.metadata.name}{" "}{end}'); do
+    kubectl delete vsclass "$c" >/dev/null
+    note "deleted VolumeSnapshotClass $c left by an earlier scenario"
+  done
+}
+
 # ref FILE: path of an upstream manifest under shared/reference/.
 ref() {
   local f=$REFERENCE_DIR/$1

@@ -23,20 +23,8 @@ VM=vm-alpine-multipvc
 kvg_rbac
 
 echo "-- cluster state"
-# cluster-scoped objects outlive scenarios: start without any zfs snapshot class
-for c in $(kubectl get vsclass -o jsonpath='{range .items[?(@.driver=="zfs.csi.openebs.io")]}{.metadata.name}{" "}{end}'); do
-  kubectl delete vsclass "$c" >/dev/null
-  note "deleted VolumeSnapshotClass $c left by an earlier scenario"
-done
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-zfspv
-parameters: {fstype: zfs, poolname: zfspv-pool}
-provisioner: zfs.csi.openebs.io
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_no_zfs_snapshot_class
+e2e_zfs_storageclass
 check "VM $VM from kubevirt examples/vm-alpine-multipvc.yaml" \
   kubectl -n "$NS" apply -f "$(ref kubevirt-examples/vm-alpine-multipvc.yaml)"
 for pvc in disk-alpine disk-custom; do

@@ -23,15 +23,7 @@ trap kvg_cleanup EXIT
 kvg_rbac
 
 echo "-- before the restore"
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-zfspv
-parameters: {fstype: zfs, poolname: zfspv-pool}
-provisioner: zfs.csi.openebs.io
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_zfs_storageclass
 check "VM $VM (kubevirt examples/vm-alpine-multipvc.yaml)" \
   kubectl -n "$NS" apply -f "$(ref kubevirt-examples/vm-alpine-multipvc.yaml)"
 vm_uid=$(jp "vm/$VM" .metadata.uid -n "$NS")

@@ -14,15 +14,7 @@ e2e_ns "$NS"
 trap kvg_cleanup EXIT
 kvg_rbac
 
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-zfspv
-parameters: {fstype: zfs, poolname: zfspv-pool}
-provisioner: zfs.csi.openebs.io
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_zfs_storageclass
 
 # restore N: VM vm-N (one disk) restored from claim old-N onto new-N. The
 # pre-restore-claims annotation is what kvguard's mutating webhook records at

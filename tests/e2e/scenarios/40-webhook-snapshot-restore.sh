@@ -20,19 +20,8 @@ e2e_ns "$NS"
 trap kvg_cleanup EXIT
 
 echo "-- cluster state"
-for c in $(kubectl get vsclass -o jsonpath='{range .items[?(@.driver=="zfs.csi.openebs.io")]}{.metadata.name}{" "}{end}'); do
-  kubectl delete vsclass "$c" >/dev/null
-  note "deleted VolumeSnapshotClass $c left by an earlier scenario"
-done
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-zfspv
-parameters: {fstype: zfs, poolname: zfspv-pool}
-provisioner: zfs.csi.openebs.io
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_no_zfs_snapshot_class
+e2e_zfs_storageclass
 kubectl -n "$NS" apply -f "$(ref kubevirt-examples/vm-alpine-multipvc.yaml)" >/dev/null
 vm_uid=$(jp "vm/$VM" .metadata.uid -n "$NS")
 for pvc in disk-alpine disk-custom; do

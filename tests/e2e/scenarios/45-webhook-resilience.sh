@@ -15,15 +15,7 @@ rm -rf "$TMP"; mkdir -p "$TMP"
 e2e_ns "$NS"
 trap kvg_cleanup EXIT
 
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-zfspv
-parameters: {fstype: zfs, poolname: zfspv-pool}
-provisioner: zfs.csi.openebs.io
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_zfs_storageclass
 kubectl apply -f "$(ref storage-examples/volumesnapshotclass-zfs-docs.yaml)" >/dev/null
 vm() { # NAME: vm-cirros.yaml with its containerDisk swapped for claim NAME-disk (Bound, e2e-zfspv)
   kubectl -n "$NS" apply -f - >/dev/null <<EOF
