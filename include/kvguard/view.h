@@ -82,19 +82,33 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns,
  * objs[0..n) and of nothing else; the array itself stays the caller's. */
 kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs,
                           size_t n);
+/* The same, for a list that arrives in pages: begin, add every object as
+ * it arrives (taken over, also on error; pruned - and for compact kinds
+ * serialized and its tree freed - right away, so a relist never holds every
+ * object as a tree), then commit (swap in whole; readers see the old list
+ * until then; frees r) or abort (frees r and what was added). After a
+ * failed add, later adds only free their object and commit returns that
+ * error. */
+typedef struct kvg_store_relist kvg_store_relist;
+kvg_err kvg_store_relist_begin(kvg_store *s, kvg_kind kind, kvg_store_relist **out);
+kvg_err kvg_store_relist_add(kvg_store_relist *r, json_object *obj);
+kvg_err kvg_store_relist_commit(kvg_store_relist *r);
+void kvg_store_relist_abort(kvg_store_relist *r);
 void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st);
-/* Memory mode of a kind, for objects put from now on (default off).
- * json-c spends ~0.5-0.8 KiB per JSON object node, so a pruned PV or PVC
- * costs 6-10 KiB as a tree but ~1 KiB as compact text. With compact on, the
- * store keeps the text and readers get a tree parsed on first use in their
- * bracket (cached per thread: the same pointer for repeated lookups) and
- * freed at their thread's outermost kvg_view_end - so a reader MUST bracket,
- * and a bracket iterating a compact kind holds a parsed copy of every object
- * it visited until it ends. Parsing costs a few microseconds per object.
- * Measured (bench/cache_rss with the issue's 2,000 VMs + 2,000 VMIs +
- * 10,000 PVCs, PVs and Pods, every kind compact): cache 50 MiB, process RSS
- * 57 MiB, against 368 MiB as trees; a lookup costs ~35 us instead of
- * ~0.6 us (bench/view_memory). */
+/* Memory mode of a kind, for objects put from now on. json-c spends
+ * ~0.5-0.8 KiB per JSON object node, so a pruned PV or PVC costs 6-10 KiB as
+ * a tree but ~1 KiB as compact text. With compact on, the store keeps the
+ * text and readers get a tree parsed on first use in their bracket (the same
+ * pointer for repeated lookups until their thread's outermost kvg_view_end;
+ * a reader MUST bracket). Each thread also keeps its most recently used
+ * trees between brackets (at most 64 objects / 256 KiB of text), so the
+ * objects a burst of requests is about are parsed once; a bracket that
+ * iterates a compact kind holds a parsed copy of every object it visited
+ * until it ends (kvg_view_each_mentioning avoids most of that).
+ * Default: on for the kinds a cluster has by the thousand (VM, VMI,
+ * VMSnapshot, VMSnapshotContent, DataVolume, PVC, PV, VolumeSnapshot, Pod,
+ * ZFSVolume, ZFSSnapshot), off for the rest (StorageClass, StorageProfile,
+ * VolumeSnapshotClass, VMRestore, VMClone). Figures: docs/performance.md. */
 void kvg_store_set_compact(kvg_store *s, kvg_kind kind, bool on);
 void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind,
                                     const char *rv);
@@ -113,6 +127,20 @@ const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind,
 typedef int (*kvg_view_fn)(const json_object *obj, void *ud);
 int kvg_view_each(const kvg_view *v, kvg_kind kind, const char *ns,
                   kvg_view_fn fn, void *ud);
+/* Lookups on this thread that failed for lack of memory (a compact object
+ * could not be parsed, so it looked missing). A reader compares the count
+ * before and after a decision and discards the decision if it moved. */
+unsigned long kvg_view_failed_lookups(void);
+/* Free the trees this thread keeps between brackets (outside any bracket):
+ * for a thread about to idle for long, and for tests that count blocks. */
+void kvg_view_drop_parsed(void);
+/* Same, but objects whose stored form cannot mention `needle` as a whole
+ * JSON string (a name, a claim name, a label key) may be skipped without
+ * being parsed: a prefilter that keeps scans of compact kinds cheap. fn
+ * still sees only real objects and must check them itself; it may also see
+ * objects that do not mention the needle. */
+int kvg_view_each_mentioning(const kvg_view *v, kvg_kind kind, const char *ns,
+                             const char *needle, kvg_view_fn fn, void *ud);
 size_t kvg_view_count(const kvg_view *v, kvg_kind kind);
 kvg_kind_state kvg_view_state(const kvg_view *v, kvg_kind kind);
 /* True when every kind is SYNCED or ABSENT. */

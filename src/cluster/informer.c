@@ -24,9 +24,8 @@ typedef struct kinformer {
     char labels[160];   /* log fields: "kind":"..." */
     int failures;       /* consecutive, for the backoff */
     uint64_t rand;
-    /* relist scratch */
-    json_object **items;
-    size_t n_items, cap_items;
+    kvg_store_relist *relist; /* the list being read, NULL between lists */
+    size_t n_listed;
 } kinformer;
 
 struct kvg_informers {
@@ -177,36 +176,23 @@ bool kvg_informer_prepare(kvg_kind kind, json_object *obj)
 
 /* ---- relist -------------------------------------------------------------------- */
 
-static void drop_items(kinformer *k)
+static void drop_relist(kinformer *k)
 {
-    for (size_t i = 0; i < k->n_items; i++)
-        json_object_put(k->items[i]);
-    free(k->items);
-    k->items = NULL;
-    k->n_items = k->cap_items = 0;
+    kvg_store_relist_abort(k->relist);
+    k->relist = NULL;
 }
 
-/* Prune each item as it arrives: a 10,000-pod relist never holds 10,000
- * unpruned pods. */
+/* Prune each item as it arrives (the store serializes compact kinds right
+ * away): a 10,000-pod relist never holds 10,000 unpruned pods. */
 static kvg_err collect(json_object *item, void *ud)
 {
     kinformer *k = ud;
-    if (k->n_items == k->cap_items) {
-        size_t cap = k->cap_items ? k->cap_items * 2 : 256;
-        json_object **p = realloc(k->items, cap * sizeof *p);
-        if (!p) {
-            json_object_put(item);
-            return KVG_ENOMEM;
-        }
-        k->items = p;
-        k->cap_items = cap;
-    }
     if (!kvg_informer_prepare(k->kind, item)) {
         json_object_put(item);
         return KVG_OK;
     }
-    k->items[k->n_items++] = item;
-    return KVG_OK;
+    k->n_listed++;
+    return kvg_store_relist_add(k->relist, item);
 }
 
 static kvg_err relist(kinformer *k)
@@ -216,20 +202,23 @@ static kvg_err relist(kinformer *k)
     kvg_diag d;
     char *rv = NULL;
     list_filter(k, &lo.field_selector);
-    kvg_err e = kvg_kube_list_each(k->inf->client, &k->res, NULL, &lo, collect,
-                                   k, &rv, call_of(k, &call), &d);
+    k->n_listed = 0;
+    kvg_err e = kvg_store_relist_begin(k->inf->store, k->kind, &k->relist);
+    if (e == KVG_OK)
+        e = kvg_kube_list_each(k->inf->client, &k->res, NULL, &lo, collect,
+                               k, &rv, call_of(k, &call), &d);
+    else
+        kvg_diag_set(&d, e, "out of memory");
     if (e != KVG_OK) {
-        drop_items(k);
+        drop_relist(k);
         if (e != KVG_ECANCELED)
             kvg_logf_kv(KVG_LOG_WARN, "informer.list", k->labels,
                         "list of %s failed: %s", k->ki->name, d.msg);
         return e;
     }
-    size_t n = k->n_items;
-    /* the store takes the objects, the array stays ours */
-    e = kvg_store_replace(k->inf->store, k->kind, k->items, n);
-    k->n_items = 0;
-    drop_items(k);
+    size_t n = k->n_listed;
+    e = kvg_store_relist_commit(k->relist);
+    k->relist = NULL;
     if (e == KVG_OK) {
         snprintf(k->rv, sizeof k->rv, "%s", rv ? rv : "");
         kvg_store_set_resource_version(k->inf->store, k->kind, k->rv);
@@ -375,7 +364,7 @@ static void *run(void *arg)
         if (e == KVG_ENOTFOUND)
             forget(k);
     }
-    drop_items(k);
+    drop_relist(k);
     return NULL;
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/parsed.h"
 #include "cluster/store_priv.h"
 #include "kvguard/json.h"
 #include "kvguard/view.h"
@@ -70,6 +71,30 @@ static pthread_rwlock_t *view_lock(const kvg_view *v)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/* The kinds a cluster has by the thousand are kept compact (view.h); the
+ * few StorageClasses, VolumeSnapshotClasses and StorageProfiles every
+ * request reads, and the restores and clones the reconciler scans whole,
+ * stay trees. */
+static bool compact_by_default(kvg_kind kind)
+{
+    switch (kind) {
+    case KVG_KIND_VM:
+    case KVG_KIND_VMI:
+    case KVG_KIND_VMSNAPSHOT:
+    case KVG_KIND_VMSNAPSHOTCONTENT:
+    case KVG_KIND_DATAVOLUME:
+    case KVG_KIND_PVC:
+    case KVG_KIND_PV:
+    case KVG_KIND_VOLUMESNAPSHOT:
+    case KVG_KIND_POD:
+    case KVG_KIND_ZFSVOLUME:
+    case KVG_KIND_ZFSSNAPSHOT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 kvg_err kvg_store_new(kvg_store **out)
 {
     if (!out)
@@ -89,6 +114,7 @@ kvg_err kvg_store_new(kvg_store **out)
     }
     for (int i = 0; i < KVG_KIND_COUNT; i++) {
         kind_table *t = &s->view.kinds[i];
+        atomic_init(&t->compact, compact_by_default((kvg_kind)i));
         t->by_ns = json_object_new_object();
         t->by_uid = json_object_new_object();
         if (!t->by_ns || !t->by_uid) {
@@ -163,9 +189,6 @@ static const char *object_uid(const json_object *obj)
  * set compact, a json string with its compact serialization: about a tenth
  * of the memory, paid for by parsing on read (see materialize()). */
 
-/* Deeper than anything the YAML loader (64) or the apiserver produce. */
-#define KVG_COMPACT_MAX_DEPTH 128
-
 /* An object ready to be linked. Its key strings and, for compact kinds, its
  * serialization live in a scratch buffer (offsets, the buffer may move):
  * a relist allocates what it keeps only after every tree it parsed is freed
@@ -238,24 +261,12 @@ static kvg_err finalize(prepared *p, const kvg_buf *scratch)
     return p->val ? KVG_OK : KVG_ENOMEM;
 }
 
-/* Parse a compact value back into a tree (NULL on ENOMEM: we wrote it). */
-static json_object *parse_compact(const json_object *val)
-{
-    json_tokener *tok = json_tokener_new_ex(KVG_COMPACT_MAX_DEPTH);
-    if (!tok)
-        return NULL;
-    json_object *o = json_tokener_parse_ex(tok, json_object_get_string((json_object *)val),
-                                           json_object_get_string_len(val));
-    json_tokener_free(tok);
-    return o;
-}
-
 /* The uid of a stored value (parsing a compact one), copied into buf. */
 static const char *value_uid(const json_object *val, char *buf, size_t len)
 {
     if (!json_object_is_type(val, json_type_string))
         return object_uid(val);
-    json_object *o = parse_compact(val);
+    json_object *o = kvg_parsed_parse(val);
     const char *uid = object_uid(o);
     if (uid)
         snprintf(buf, len, "%s", uid);
@@ -369,68 +380,134 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns, const char
     return err;
 }
 
-/* Build a relist's tables (not yet visible: no lock). Takes every object. */
-static kvg_err build_tables(kvg_kind kind, bool compact, json_object **objs, size_t n,
-                            json_object *by_ns, json_object *by_uid, size_t *count)
-{
-    prepared *ps = n ? calloc(n, sizeof *ps) : NULL;
-    kvg_err err = (n && !ps) ? KVG_ENOMEM : KVG_OK;
+/* A relist being built: objects are prepared as they arrive (for compact
+ * kinds: serialized, their tree freed), the tables are built and swapped in
+ * at commit. Until then readers see the previous list. */
+struct kvg_store_relist {
+    kvg_store *s;
+    kvg_kind kind;
+    bool compact;
+    kvg_err err; /* the first error; later objects are only freed */
+    prepared *ps;
+    size_t n, cap;
     kvg_buf scratch;
-    scratch_init(&scratch);
-    /* pass 1: prune (and serialize) everything, freeing the trees of compact
-     * kinds; pass 2: allocate what is kept and link it */
-    for (size_t i = 0; i < n; i++) {
-        if (err == KVG_OK)
-            err = prepare(kind, compact, objs[i], &scratch, &ps[i]);
-        else
-            json_object_put(objs[i]); /* we own every object: free the rest */
+};
+
+kvg_err kvg_store_relist_begin(kvg_store *s, kvg_kind kind, kvg_store_relist **out)
+{
+    if (!out)
+        return KVG_EINVAL;
+    *out = NULL;
+    if (!s || !kind_ok(kind))
+        return KVG_EINVAL;
+    kvg_store_relist *r = calloc(1, sizeof *r);
+    if (!r)
+        return KVG_ENOMEM;
+    r->s = s;
+    r->kind = kind;
+    r->compact = atomic_load(&s->view.kinds[kind].compact);
+    scratch_init(&r->scratch);
+    *out = r;
+    return KVG_OK;
+}
+
+kvg_err kvg_store_relist_add(kvg_store_relist *r, json_object *obj)
+{
+    if (!r || r->err != KVG_OK) {
+        json_object_put(obj);
+        return r ? r->err : KVG_EINVAL;
     }
-    for (size_t i = 0; ps && i < n; i++) {
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        prepared *ps = realloc(r->ps, cap * sizeof *ps);
+        if (!ps) {
+            json_object_put(obj);
+            return r->err = KVG_ENOMEM;
+        }
+        r->ps = ps;
+        r->cap = cap;
+    }
+    r->err = prepare(r->kind, r->compact, obj, &r->scratch, &r->ps[r->n]);
+    r->n++; /* also on error: a tree it kept is freed with the rest */
+    return r->err;
+}
+
+void kvg_store_relist_abort(kvg_store_relist *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        json_object_put(r->ps[i].val);
+    free(r->ps);
+    kvg_buf_free(&r->scratch);
+    free(r);
+}
+
+/* Allocate what is kept (after every tree of the relist was freed, so the
+ * long-lived strings do not pin the heap pages of the relist's peak) and
+ * link it into new tables. */
+static kvg_err build_tables(kvg_store_relist *r, json_object *by_ns, json_object *by_uid,
+                            size_t *count)
+{
+    kvg_err err = KVG_OK;
+    for (size_t i = 0; i < r->n; i++) {
         json_object *old = NULL;
         if (err == KVG_OK)
-            err = finalize(&ps[i], &scratch);
+            err = finalize(&r->ps[i], &r->scratch);
         if (err == KVG_OK)
-            err = table_link(by_ns, by_uid, count, &ps[i], &scratch, &old);
+            err = table_link(by_ns, by_uid, count, &r->ps[i], &r->scratch, &old);
         json_object_put(old); /* a relist listing a name twice: last wins */
-        json_object_put(ps[i].val); /* left over after an error */
     }
-    kvg_buf_free(&scratch);
-    free(ps);
     return err;
 }
 
-kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_t n)
+kvg_err kvg_store_relist_commit(kvg_store_relist *r)
 {
-    if (!s || !kind_ok(kind) || (n && !objs)) {
-        for (size_t i = 0; objs && i < n; i++)
-            json_object_put(objs[i]);
+    if (!r)
         return KVG_EINVAL;
-    }
-    kind_table *t = &s->view.kinds[kind];
-    json_object *by_ns = json_object_new_object();
-    json_object *by_uid = json_object_new_object();
+    kvg_view *v = &r->s->view;
+    kind_table *t = &v->kinds[r->kind];
+    json_object *by_ns = NULL, *by_uid = NULL;
     size_t count = 0;
-    kvg_err err = (by_ns && by_uid) ? KVG_OK : KVG_ENOMEM;
-    if (err != KVG_OK)
-        for (size_t i = 0; i < n; i++)
-            json_object_put(objs[i]);
-    else
-        err = build_tables(kind, atomic_load(&t->compact), objs, n, by_ns, by_uid, &count);
+    kvg_err err = r->err;
+    if (err == KVG_OK) {
+        by_ns = json_object_new_object();
+        by_uid = json_object_new_object();
+        err = by_ns && by_uid ? build_tables(r, by_ns, by_uid, &count) : KVG_ENOMEM;
+    }
+    kvg_store_relist_abort(r); /* frees what was not linked */
     if (err != KVG_OK) {
         json_object_put(by_ns);
         json_object_put(by_uid);
         return err;
     }
-    pthread_rwlock_wrlock(&s->view.lock);
+    pthread_rwlock_wrlock(&v->lock);
     json_object *old_ns = t->by_ns, *old_uid = t->by_uid;
     t->by_ns = by_ns;
     t->by_uid = by_uid;
     t->count = count;
     t->last_sync = now_monotonic();
-    pthread_rwlock_unlock(&s->view.lock);
+    pthread_rwlock_unlock(&v->lock);
     json_object_put(old_ns);
     json_object_put(old_uid);
     return KVG_OK;
+}
+
+kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_t n)
+{
+    kvg_store_relist *r = NULL;
+    kvg_err err = (n && !objs) ? KVG_EINVAL : kvg_store_relist_begin(s, kind, &r);
+    for (size_t i = 0; objs && i < n; i++) {
+        if (err == KVG_OK)
+            err = kvg_store_relist_add(r, objs[i]);
+        else
+            json_object_put(objs[i]); /* we own every object: free the rest */
+    }
+    if (err != KVG_OK) {
+        kvg_store_relist_abort(r);
+        return err;
+    }
+    return kvg_store_relist_commit(r);
 }
 
 void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st)
@@ -469,102 +546,13 @@ static _Thread_local struct {
  * for readers live until it drops to 0. */
 static _Thread_local unsigned open_brackets;
 
-/* Trees parsed from compact values on this thread, by stored value, so that
- * repeated lookups in one bracket return the same object and parse once.
- * Open addressing on the value pointer; freed when the last bracket closes
- * (or when the thread exits, for readers that forgot to bracket). */
-typedef struct arena_slot {
-    const json_object *key;
-    json_object *tree;
-} arena_slot;
-
-typedef struct arena {
-    arena_slot *slots;
-    size_t n, cap; /* cap is 0 or a power of two */
-} arena;
-
-static pthread_key_t arena_key;
-static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
-
-static void arena_clear(arena *a)
-{
-    for (size_t i = 0; i < a->cap; i++)
-        json_object_put(a->slots[i].tree);
-    free(a->slots);
-    memset(a, 0, sizeof *a);
-}
-
-static void arena_destroy(void *p)
-{
-    arena_clear(p);
-    free(p);
-}
-
-static void arena_key_init(void)
-{
-    pthread_key_create(&arena_key, arena_destroy);
-}
-
-static arena *arena_get(bool create)
-{
-    pthread_once(&arena_once, arena_key_init);
-    arena *a = pthread_getspecific(arena_key);
-    if (!a && create && (a = calloc(1, sizeof *a)) && pthread_setspecific(arena_key, a)) {
-        free(a);
-        a = NULL;
-    }
-    return a;
-}
-
-static size_t arena_hash(const void *p, size_t cap)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 17;
-    x *= (uintptr_t)0x9E3779B97F4A7C15ull;
-    return (size_t)(x >> 7) & (cap - 1);
-}
-
-static arena_slot *arena_find(arena *a, const json_object *key)
-{
-    size_t i = arena_hash(key, a->cap);
-    while (a->slots[i].key && a->slots[i].key != key)
-        i = (i + 1) & (a->cap - 1);
-    return &a->slots[i];
-}
-
-static bool arena_grow(arena *a)
-{
-    size_t cap = a->cap ? a->cap * 2 : 64;
-    arena old = *a;
-    arena_slot *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return false;
-    a->slots = slots;
-    a->cap = cap;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.slots[i].key)
-            *arena_find(a, old.slots[i].key) = old.slots[i];
-    free(old.slots);
-    return true;
-}
-
 /* What readers get for a stored value: the tree itself, or the tree parsed
  * from a compact value (NULL only when out of memory). */
 static const json_object *materialize(const json_object *val)
 {
     if (!val || !json_object_is_type(val, json_type_string))
         return val;
-    arena *a = arena_get(true);
-    if (!a || ((a->n + 1) * 2 > a->cap && !arena_grow(a)))
-        return NULL;
-    arena_slot *slot = arena_find(a, val);
-    if (!slot->key) {
-        if (!(slot->tree = parse_compact(val)))
-            return NULL;
-        slot->key = val;
-        a->n++;
-    }
-    return slot->tree;
+    return kvg_parsed_get(val);
 }
 
 /* Shared lock, reentrant per thread (see the top of this file). */
@@ -611,12 +599,10 @@ void kvg_view_end(const kvg_view *v)
 {
     if (!v)
         return;
-    if (open_brackets && --open_brackets == 0) {
-        arena *a = arena_get(false);
-        if (a && a->n)
-            arena_clear(a);
-    }
+    /* unlock first: trimming the cache frees trees, nobody needs to wait */
     unlock_shared(v);
+    if (open_brackets && --open_brackets == 0)
+        kvg_parsed_bracket_closed();
 }
 
 const json_object *kvg_view_get(const kvg_view *v, kvg_kind kind, const char *ns,
@@ -640,13 +626,63 @@ const json_object *kvg_view_get_by_uid(const kvg_view *v, kvg_kind kind, const c
     return materialize(obj);
 }
 
-static int each_in(const json_object *names, kvg_view_fn fn, void *ud)
+/* The JSON string "needle" (quotes included) when it can serve as a filter
+ * on compact text: a needle JSON would escape cannot be found verbatim. */
+static bool quoted_needle(const char *needle, char *buf, size_t len)
+{
+    size_t n = needle ? strlen(needle) : 0;
+    if (n == 0 || n + 3 > len)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)needle[i] < 0x20 || needle[i] == '"' || needle[i] == '\\')
+            return false;
+    buf[0] = '"';
+    memcpy(buf + 1, needle, n);
+    memcpy(buf + 1 + n, "\"", 2);
+    return true;
+}
+
+/* Compact values whose text does not mention the needle are skipped
+ * without parsing; trees (and everything when needle is NULL) are not. */
+static bool may_mention(const json_object *val, const char *needle)
+{
+    if (!needle || !json_object_is_type(val, json_type_string))
+        return true;
+    return memmem(json_object_get_string((json_object *)val),
+                  (size_t)json_object_get_string_len(val), needle, strlen(needle)) != NULL;
+}
+
+static int each_in(const json_object *names, const char *needle, kvg_view_fn fn, void *ud)
 {
     json_object_object_foreach((json_object *)names, key, val)
     {
         (void)key;
+        if (!may_mention(val, needle))
+            continue;
         const json_object *obj = materialize(val);
         int rc = obj ? fn(obj, ud) : 0; /* NULL: out of memory, skip */
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int each_filtered(const kvg_view *v, kvg_kind kind, const char *ns,
+                         const char *needle, kvg_view_fn fn, void *ud)
+{
+    if (!v || !kind_ok(kind) || !fn)
+        return 0;
+    const kind_table *t = &v->kinds[kind];
+    if (ns && *ns) {
+        json_object *names = NULL;
+        if (!json_object_object_get_ex(t->by_ns, ns_key(kind, ns), &names))
+            return 0;
+        return each_in(names, needle, fn, ud);
+    }
+    json_object_object_foreach(t->by_ns, nsname, names)
+    {
+        (void)nsname;
+        int rc = each_in(names, needle, fn, ud);
         if (rc)
             return rc;
     }
@@ -656,23 +692,15 @@ static int each_in(const json_object *names, kvg_view_fn fn, void *ud)
 int kvg_view_each(const kvg_view *v, kvg_kind kind, const char *ns, kvg_view_fn fn,
                   void *ud)
 {
-    if (!v || !kind_ok(kind) || !fn)
-        return 0;
-    const kind_table *t = &v->kinds[kind];
-    if (ns && *ns) {
-        json_object *names = NULL;
-        if (!json_object_object_get_ex(t->by_ns, ns_key(kind, ns), &names))
-            return 0;
-        return each_in(names, fn, ud);
-    }
-    json_object_object_foreach(t->by_ns, nsname, names)
-    {
-        (void)nsname;
-        int rc = each_in(names, fn, ud);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return each_filtered(v, kind, ns, NULL, fn, ud);
+}
+
+int kvg_view_each_mentioning(const kvg_view *v, kvg_kind kind, const char *ns,
+                             const char *needle, kvg_view_fn fn, void *ud)
+{
+    char quoted[512];
+    return each_filtered(v, kind, ns, quoted_needle(needle, quoted, sizeof quoted) ? quoted : NULL,
+                         fn, ud);
 }
 
 /* The small getters below are also used by metrics and /readyz outside any

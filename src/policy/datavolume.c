@@ -282,8 +282,8 @@ static void rule_in_use(kvg_ctx *c, dv_facts *f)
         return;
     }
     use_scan u = {.view = c->view, .claim = f->src_name};
-    if (kvg_view_each(c->view, KVG_KIND_POD, f->src_ns, each_pod, &u) ||
-        kvg_view_each(c->view, KVG_KIND_VM, f->src_ns, each_vm, &u)) {
+    if (kvg_view_each_mentioning(c->view, KVG_KIND_POD, f->src_ns, f->src_name, each_pod, &u) ||
+        kvg_view_each_mentioning(c->view, KVG_KIND_VM, f->src_ns, f->src_name, each_vm, &u)) {
         char user[400];
         if (u.pod)
             snprintf(user, sizeof user, "pod %s/%s (%s)%s%s", f->src_ns, u.pod, u.phase,

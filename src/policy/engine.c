@@ -631,9 +631,14 @@ kvg_err kvg_policy_decide(const kvg_policy_config *cfg, const kvg_view *view,
     c.out = out;
     c.lookups = true;
     explain_header(&c);
+    unsigned long failed = kvg_view_failed_lookups();
     decide(&c);
     json_object_put(c.pending);
     explain_footer(&c);
+    /* an object the view could not materialize looked missing: the decision
+     * rests on a fact that is not true */
+    if (!c.err && kvg_view_failed_lookups() != failed)
+        c.err = KVG_ENOMEM;
     if (c.err) {
         kvg_err e = c.err;
         kvg_decision_free(out);

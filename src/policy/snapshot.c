@@ -265,7 +265,7 @@ static void vm_busy(kvg_ctx *c, snap_facts *f)
                      f->ns, f->vm_name, locker);
         return;
     }
-    kvg_view_each(c->view, KVG_KIND_VMSNAPSHOT, f->ns, each_snapshot, &b);
+    kvg_view_each_mentioning(c->view, KVG_KIND_VMSNAPSHOT, f->ns, f->vm_name, each_snapshot, &b);
     if (b.found) {
         kvg_ctx_rule(c, KVG_RULE_SNAPSHOT_VM_BUSY, KVG_OUTCOME_FAIL,
                      "VM %s/%s already has VirtualMachineSnapshot %s in "

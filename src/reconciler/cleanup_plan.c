@@ -186,13 +186,13 @@ static bool claim_free(const kvg_view *v, const char *ns, const json_object *pvc
         return false;
     }
     use_probe p = {.claim = cp->claim};
-    if (kvg_view_each(v, KVG_KIND_VM, ns, vm_probe, &p)) {
+    if (kvg_view_each_mentioning(v, KVG_KIND_VM, ns, cp->claim, vm_probe, &p)) {
         cp->verdict = KVG_CLAIM_IN_USE;
         cp->reason = xprintf("claim %s/%s is still used by VirtualMachine %s",
                              ns, cp->claim, p.user);
         return false;
     }
-    if (kvg_view_each(v, KVG_KIND_POD, ns, pod_probe, &p)) {
+    if (kvg_view_each_mentioning(v, KVG_KIND_POD, ns, cp->claim, pod_probe, &p)) {
         cp->verdict = KVG_CLAIM_IN_USE;
         cp->reason = xprintf("claim %s/%s is still mounted by pod %s", ns,
                              cp->claim, p.user);

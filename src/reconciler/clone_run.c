@@ -292,7 +292,7 @@ void kvg_rec_clone_orphans(kvg_rec *r)
     orphans o = {.v = r->view, .found = json_object_new_array()};
     kvg_view_begin(r->view);
     if (kvg_view_state(r->view, KVG_KIND_VMCLONE) == KVG_KIND_SYNCED)
-        kvg_view_each(r->view, KVG_KIND_VM, NULL, find_orphan, &o);
+        kvg_view_each_mentioning(r->view, KVG_KIND_VM, NULL, KVG_CLONE_NAME_KEY, find_orphan, &o);
     kvg_view_end(r->view);
     size_t n = json_object_array_length(o.found);
     for (size_t i = 0; i < n; i++) {

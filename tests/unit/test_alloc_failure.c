@@ -309,6 +309,7 @@ static void admit(const char *review, size_t len, bool mutate, outcome *o)
      * and result, created on first use): emptied here so that what remains
      * is a leak. */
     kvg_metrics_reset();
+    kvg_view_drop_parsed(); /* trees kept for the next request are no leak */
 #if KVG_INTERPOSE
     atomic_store(&armed, false);
     if (copy)

@@ -458,6 +458,7 @@ START_TEST(compact_kind_roundtrip)
     kvg_store *s = new_store();
     const kvg_view *v = kvg_store_view(s);
     /* a tree stored before the switch stays readable */
+    kvg_store_set_compact(s, KVG_KIND_PVC, false);
     kvg_store_put(s, KVG_KIND_PVC, obj_of("PersistentVolumeClaim", "v1", "a", "tree", "u0", "t"));
     kvg_store_set_compact(s, KVG_KIND_PVC, true);
     json_object *orig = json_tokener_parse(
@@ -511,6 +512,167 @@ START_TEST(compact_kind_roundtrip)
     ck_assert_str_eq(label_of(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u4")), "r");
     kvg_view_end(v);
     json_object_put(orig);
+    kvg_store_free(s);
+}
+END_TEST
+
+
+/* Bulk kinds are compact by default, the few config kinds stay trees: seen
+ * through the prefilter, which only compact values can take. */
+START_TEST(compact_by_default)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    kvg_store_put(s, KVG_KIND_POD, obj_of("Pod", "v1", "a", "p", "u1", "x"));
+    kvg_store_put(s, KVG_KIND_STORAGECLASS,
+                  obj_of("StorageClass", "storage.k8s.io/v1", NULL, "sc", "u2", "x"));
+    int pods = 0, classes = 0;
+    kvg_view_begin(v);
+    kvg_view_each_mentioning(v, KVG_KIND_POD, "a", "elsewhere", count_cb, &pods);
+    kvg_view_each_mentioning(v, KVG_KIND_STORAGECLASS, NULL, "elsewhere", count_cb, &classes);
+    kvg_view_end(v);
+    ck_assert_int_eq(pods, 0);    /* compact: skipped unparsed */
+    ck_assert_int_eq(classes, 1); /* tree: the callback decides */
+    kvg_store_free(s);
+}
+END_TEST
+
+/* A thread keeps parsed trees between brackets, found by the stored value's
+ * address: once the store frees a replaced value, that address may hold
+ * another object of the same size, and the cache must notice. */
+START_TEST(parsed_trees_follow_replacements)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    static const char *const labels[] = {"one", "two", "six"};
+    for (int i = 0; i < 300; i++) {
+        const char *want = labels[i % 3];
+        kvg_store_put(s, KVG_KIND_PVC, obj_of("PersistentVolumeClaim", "v1", "a", "p", "u", want));
+        kvg_view_begin(v);
+        const json_object *p = kvg_view_get(v, KVG_KIND_PVC, "a", "p");
+        ck_assert_str_eq(label_of(p), want);
+        ck_assert_ptr_eq(kvg_view_get_by_uid(v, KVG_KIND_PVC, "u"), p);
+        kvg_view_end(v);
+    }
+    /* many objects through one thread: the kept set stays bounded and
+     * every lookup still answers right */
+    char name[32], label[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        snprintf(label, sizeof label, "l%d", i);
+        kvg_store_put(s, KVG_KIND_PVC, obj_of("PersistentVolumeClaim", "v1", "b", name, NULL, label));
+    }
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 500; i += 7) {
+            snprintf(name, sizeof name, "n%d", i);
+            snprintf(label, sizeof label, "l%d", i);
+            kvg_view_begin(v);
+            ck_assert_str_eq(label_of(kvg_view_get(v, KVG_KIND_PVC, "b", name)), label);
+            kvg_view_end(v);
+        }
+    kvg_view_drop_parsed();
+    kvg_store_free(s);
+}
+END_TEST
+
+typedef struct claim_scan {
+    const char *claim;
+    int calls, found;
+} claim_scan;
+
+static int uses_claim(const json_object *pod, void *ud)
+{
+    claim_scan *c = ud;
+    c->calls++;
+    const char *claim;
+    json_object *vols = kvg_json_array(pod, "spec", "volumes", NULL);
+    for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
+        claim = kvg_json_str(json_object_array_get_idx(vols, i), "persistentVolumeClaim",
+                             "claimName", NULL);
+        if (claim && !strcmp(claim, c->claim))
+            c->found++;
+    }
+    return 0;
+}
+
+static json_object *pod_with_claim(int i, const char *claim)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod%d\","
+             "\"namespace\":\"a\"},\"spec\":{\"volumes\":[{\"name\":\"d\","
+             "\"persistentVolumeClaim\":{\"claimName\":\"%s\"}}]}}", i, claim);
+    json_object *o = json_tokener_parse(text);
+    ck_assert_ptr_nonnull(o);
+    return o;
+}
+
+/* The prefilter never hides an object that mentions the needle, and parses
+ * none of those that do not. */
+START_TEST(each_mentioning_prefilters_compact_kinds)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    for (int i = 0; i < 50; i++)
+        kvg_store_put(s, KVG_KIND_POD, pod_with_claim(i, i % 10 == 3 ? "data-x" : "data-y"));
+    /* a name that contains the needle is not the needle */
+    kvg_store_put(s, KVG_KIND_POD, pod_with_claim(99, "data-x-2"));
+    claim_scan c = {"data-x", 0, 0};
+    kvg_view_begin(v);
+    kvg_view_each_mentioning(v, KVG_KIND_POD, "a", "data-x", uses_claim, &c);
+    ck_assert_int_eq(c.found, 5);
+    ck_assert_int_eq(c.calls, 5);
+    /* a needle JSON would escape cannot filter: every object is seen */
+    claim_scan q = {"da\"ta", 0, 0};
+    kvg_view_each_mentioning(v, KVG_KIND_POD, "a", q.claim, uses_claim, &q);
+    ck_assert_int_eq(q.calls, 51);
+    claim_scan all = {"data-y", 0, 0};
+    kvg_view_each_mentioning(v, KVG_KIND_POD, NULL, NULL, uses_claim, &all);
+    ck_assert_int_eq(all.calls, 51);
+    ck_assert_int_eq(all.found, 45);
+    kvg_view_end(v);
+    kvg_store_free(s);
+}
+END_TEST
+
+/* A paged relist: readers see the old list until commit; abort keeps it. */
+START_TEST(relist_in_pages)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    kvg_store_put(s, KVG_KIND_PV, obj_of("PersistentVolume", "v1", NULL, "old", "u0", "o"));
+    kvg_store_relist *r = NULL;
+    ck_assert_int_eq(kvg_store_relist_begin(s, KVG_KIND_PV, &r), KVG_OK);
+    ck_assert_int_eq(kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "a", "u1", "n")),
+                     KVG_OK);
+    ck_assert_int_eq(kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "b", "u2", "n")),
+                     KVG_OK);
+    kvg_view_begin(v);
+    ck_assert_ptr_nonnull(kvg_view_get(v, KVG_KIND_PV, NULL, "old"));
+    ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PV, NULL, "a"));
+    kvg_view_end(v);
+    ck_assert_int_eq(kvg_store_relist_commit(r), KVG_OK);
+    kvg_view_begin(v);
+    ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PV, NULL, "old"));
+    ck_assert_str_eq(label_of(kvg_view_get_by_uid(v, KVG_KIND_PV, "u2")), "n");
+    kvg_view_end(v);
+    ck_assert_uint_eq(kvg_view_count(v, KVG_KIND_PV), 2);
+
+    /* abort, and a bad object: the list in place stays */
+    ck_assert_int_eq(kvg_store_relist_begin(s, KVG_KIND_PV, &r), KVG_OK);
+    kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "c", "u3", "n"));
+    kvg_store_relist_abort(r);
+    ck_assert_int_eq(kvg_store_relist_begin(s, KVG_KIND_PV, &r), KVG_OK);
+    ck_assert_int_eq(kvg_store_relist_add(r, json_tokener_parse("{\"kind\":\"PersistentVolume\"}")),
+                     KVG_EINVAL);
+    ck_assert_int_eq(kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "d", "u4", "n")),
+                     KVG_EINVAL);
+    ck_assert_int_eq(kvg_store_relist_commit(r), KVG_EINVAL);
+    ck_assert_uint_eq(kvg_view_count(v, KVG_KIND_PV), 2);
+    kvg_view_begin(v);
+    ck_assert_ptr_nonnull(kvg_view_get(v, KVG_KIND_PV, NULL, "a"));
+    ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PV, NULL, "c"));
+    kvg_view_end(v);
     kvg_store_free(s);
 }
 END_TEST
@@ -702,6 +864,10 @@ static Suite *suite(void)
     tcase_add_test(tc, prune_pod);
     tcase_add_test(tc, compaction_keeps_content);
     tcase_add_test(tc, compact_kind_roundtrip);
+    tcase_add_test(tc, compact_by_default);
+    tcase_add_test(tc, parsed_trees_follow_replacements);
+    tcase_add_test(tc, each_mentioning_prefilters_compact_kinds);
+    tcase_add_test(tc, relist_in_pages);
     tcase_add_test(tc, readers_never_see_half_a_relist);
     tcase_add_test(tc, readers_never_see_half_a_relist_compact);
     tcase_add_test(tc, nested_begin_with_waiting_writer);
