@@ -3,12 +3,13 @@
  * annotations, managedFields as the apiserver returns them), loaded the way
  * the informers load them: LIST pages of 500 parsed from JSON text, each item
  * pruned with kvg_informer_prepare as it arrives (pods without a claim are
- * not kept), then kvg_store_replace.
+ * not kept) and added to a kvg_store_batch, committed at the end.
  *
  * Prints VmRSS before and after (and per kind), VmHWM (peak), and the JSON
  * size of the objects. A benchmark: it reports, it never fails on numbers.
- *   bench_cache_rss [scale [text]]   (scale 1 = the issue's counts; "text"
- *   also sums the kept objects' size as compact JSON, slower) */
+ *   bench_cache_rss [scale [text|trees]]   (scale 1 = the issue's counts; "text"
+ *   also sums the kept objects' size as compact JSON, slower; "trees" keeps
+ *   every kind as json-c trees, the store's layout before compact kinds) */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,10 +359,11 @@ static bool count_text;
 
 static void load(kvg_store *s, kvg_kind kind, gen_fn gen, int n)
 {
-    json_object **items = malloc((size_t)n * sizeof *items);
-    size_t got = 0;
+    kvg_store_batch *r = NULL;
     kvg_buf page;
     kvg_buf_init(&page, 256u << 20);
+    if (kvg_store_batch_begin(s, kind, &r) != KVG_OK)
+        exit(1);
     for (int start = 0; start < n; start += PAGE) {
         kvg_buf_reset(&page);
         kvg_buf_puts(&page, "{\"kind\":\"List\",\"metadata\":{\"resourceVersion\":"
@@ -384,29 +386,32 @@ static void load(kvg_store *s, kvg_kind kind, gen_fn gen, int n)
         for (size_t k = 0; k < json_object_array_length(arr); k++) {
             json_object *it = json_object_get(json_object_array_get_idx(arr, k));
             json_object_array_put_idx(arr, k, NULL);
-            if (kvg_informer_prepare(kind, it)) {
-                if (count_text)
-                    count_pruned(it);
-                items[got++] = it;
-            }
-            else
+            if (!kvg_informer_prepare(kind, it)) {
                 json_object_put(it);
+                continue;
+            }
+            if (count_text)
+                count_pruned(it);
+            if (kvg_store_batch_add(r, it) != KVG_OK) {
+                fprintf(stderr, "bench: relist failed\n");
+                exit(1);
+            }
         }
         json_object_put(list);
     }
     kvg_buf_free(&page);
-    if (kvg_store_replace(s, kind, items, got) != KVG_OK) {
-        fprintf(stderr, "bench: replace failed\n");
+    if (kvg_store_batch_replace(r) != KVG_OK) {
+        fprintf(stderr, "bench: commit failed\n");
         exit(1);
     }
     kvg_store_set_state(s, kind, KVG_KIND_SYNCED);
-    free(items);
 }
 
 int main(int argc, char **argv)
 {
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     count_text = argc > 2 && strcmp(argv[2], "text") == 0;
+    bool trees = argc > 2 && strcmp(argv[2], "trees") == 0;
     struct { const char *name; kvg_kind kind; gen_fn gen; int n; } plan[] = {
         {"VirtualMachine", KVG_KIND_VM, vm, 2000},
         {"VirtualMachineInstance", KVG_KIND_VMI, vmi, 2000},
@@ -417,6 +422,8 @@ int main(int argc, char **argv)
     kvg_store *s;
     if (kvg_store_new(&s) != KVG_OK)
         return 1;
+    for (int k = 0; trees && k < KVG_KIND_COUNT; k++)
+        kvg_store_set_compact(s, (kvg_kind)k, false);
     malloc_trim(0);
     long before = status_kib("VmRSS");
     printf("%-24s %8s %10s %12s %10s\n", "kind", "objects", "JSON KiB",

@@ -82,18 +82,22 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns,
  * objs[0..n) and of nothing else; the array itself stays the caller's. */
 kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs,
                           size_t n);
-/* The same, for a list that arrives in pages: begin, add every object as
- * it arrives (taken over, also on error; pruned - and for compact kinds
- * serialized and its tree freed - right away, so a relist never holds every
- * object as a tree), then commit (swap in whole; readers see the old list
- * until then; frees r) or abort (frees r and what was added). After a
- * failed add, later adds only free their object and commit returns that
- * error. */
-typedef struct kvg_store_relist kvg_store_relist;
-kvg_err kvg_store_relist_begin(kvg_store *s, kvg_kind kind, kvg_store_relist **out);
-kvg_err kvg_store_relist_add(kvg_store_relist *r, json_object *obj);
-kvg_err kvg_store_relist_commit(kvg_store_relist *r);
-void kvg_store_relist_abort(kvg_store_relist *r);
+/* Batches, for many objects of one kind (a LIST arriving in pages, a
+ * directory of manifests): begin; add every object as it arrives (taken
+ * over, also on error; pruned - and for compact kinds serialized and its
+ * tree freed - right away, so a batch never holds every object as a tree);
+ * then either replace (the kind becomes exactly the batch, swapped in whole:
+ * readers see the old list until then) or merge (every object put, replacing
+ * same-named ones), or abort. All three free b. After a failed add, later
+ * adds only free their object and replace/merge return that error, changing
+ * nothing (running out of memory while linking may leave part of a merge
+ * in). kvg_store_put and kvg_store_replace are batches of their own. */
+typedef struct kvg_store_batch kvg_store_batch;
+kvg_err kvg_store_batch_begin(kvg_store *s, kvg_kind kind, kvg_store_batch **out);
+kvg_err kvg_store_batch_add(kvg_store_batch *b, json_object *obj);
+kvg_err kvg_store_batch_replace(kvg_store_batch *b);
+kvg_err kvg_store_batch_merge(kvg_store_batch *b);
+void kvg_store_batch_abort(kvg_store_batch *b);
 void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st);
 /* Memory mode of a kind, for objects put from now on. json-c spends
  * ~0.5-0.8 KiB per JSON object node, so a pruned PV or PVC costs 6-10 KiB as

@@ -366,25 +366,46 @@ static void mark_synced(kvg_store *s)
             kvg_store_set_state(s, (kvg_kind)k, KVG_KIND_SYNCED);
 }
 
-/* Move every staged object into the store; the loader is empty afterwards. */
-static kvg_err commit(loader *L)
+static kvg_err record_origins(loader *L)
 {
     json_object *origins = kvg_store_origins(L->s);
-    kvg_err err = origins ? KVG_OK : KVG_ENOMEM;
+    if (!origins)
+        return KVG_ENOMEM;
     for (size_t i = 0; i < L->n; i++) {
-        staged *st = &L->items[i];
-        json_object *obj = st->obj;
-        st->obj = NULL;
-        if (err == KVG_OK)
-            err = kvg_store_put(L->s, st->kind, obj);
-        else
-            json_object_put(obj);
-        json_object *o = err == KVG_OK ? json_object_new_string(st->origin) : NULL;
-        if (err == KVG_OK && (!o || json_object_object_add(origins, st->key, o) != 0)) {
+        json_object *o = json_object_new_string(L->items[i].origin);
+        if (!o || json_object_object_add(origins, L->items[i].key, o) != 0) {
             json_object_put(o);
-            err = KVG_ENOMEM;
+            return KVG_ENOMEM;
         }
     }
+    return KVG_OK;
+}
+
+/* Move every staged object into the store, a batch per kind; the loader is
+ * empty afterwards. Origins are recorded last: they live as long as the
+ * store, so they are allocated after the staged trees are gone. */
+static kvg_err commit(loader *L)
+{
+    kvg_store_batch *batch[KVG_KIND_COUNT] = {0};
+    kvg_err err = KVG_OK;
+    for (int k = 0; k < KVG_KIND_COUNT && err == KVG_OK; k++)
+        err = kvg_store_batch_begin(L->s, (kvg_kind)k, &batch[k]);
+    for (size_t i = 0; i < L->n; i++) {
+        json_object *obj = L->items[i].obj;
+        L->items[i].obj = NULL;
+        if (err == KVG_OK)
+            err = kvg_store_batch_add(batch[L->items[i].kind], obj);
+        else
+            json_object_put(obj);
+    }
+    for (int k = 0; k < KVG_KIND_COUNT; k++) {
+        if (err == KVG_OK)
+            err = kvg_store_batch_merge(batch[k]);
+        else
+            kvg_store_batch_abort(batch[k]);
+    }
+    if (err == KVG_OK)
+        err = record_origins(L);
     loader_free(L);
     if (err)
         return kvg_diag_set(L->d, err, "cluster view: %s", kvg_strerror(err));
@@ -567,10 +588,10 @@ kvg_err kvg_files_load(const char *dir, kvg_store **out, kvg_diag *d)
     }
     loader_free(&L);
     pathlist_free(&files);
-    if (err) {
+    if (err)
         kvg_store_free(s);
-        return err;
-    }
-    *out = s;
-    return KVG_OK;
+    else
+        *out = s;
+    kvg_heap_trim();
+    return err;
 }

@@ -24,7 +24,7 @@ typedef struct kinformer {
     char labels[160];   /* log fields: "kind":"..." */
     int failures;       /* consecutive, for the backoff */
     uint64_t rand;
-    kvg_store_relist *relist; /* the list being read, NULL between lists */
+    kvg_store_batch *relist; /* the list being read, NULL between lists */
     size_t n_listed;
 } kinformer;
 
@@ -178,7 +178,7 @@ bool kvg_informer_prepare(kvg_kind kind, json_object *obj)
 
 static void drop_relist(kinformer *k)
 {
-    kvg_store_relist_abort(k->relist);
+    kvg_store_batch_abort(k->relist);
     k->relist = NULL;
 }
 
@@ -192,7 +192,7 @@ static kvg_err collect(json_object *item, void *ud)
         return KVG_OK;
     }
     k->n_listed++;
-    return kvg_store_relist_add(k->relist, item);
+    return kvg_store_batch_add(k->relist, item);
 }
 
 static kvg_err relist(kinformer *k)
@@ -203,7 +203,7 @@ static kvg_err relist(kinformer *k)
     char *rv = NULL;
     list_filter(k, &lo.field_selector);
     k->n_listed = 0;
-    kvg_err e = kvg_store_relist_begin(k->inf->store, k->kind, &k->relist);
+    kvg_err e = kvg_store_batch_begin(k->inf->store, k->kind, &k->relist);
     if (e == KVG_OK)
         e = kvg_kube_list_each(k->inf->client, &k->res, NULL, &lo, collect,
                                k, &rv, call_of(k, &call), &d);
@@ -217,7 +217,7 @@ static kvg_err relist(kinformer *k)
         return e;
     }
     size_t n = k->n_listed;
-    e = kvg_store_relist_commit(k->relist);
+    e = kvg_store_batch_replace(k->relist);
     k->relist = NULL;
     if (e == KVG_OK) {
         snprintf(k->rv, sizeof k->rv, "%s", rv ? rv : "");

@@ -18,6 +18,7 @@
  * Kinds set compact keep each object as its compact JSON text (a json-c tree
  * costs roughly ten times the text); readers get a tree parsed on first use,
  * owned by their thread until their outermost kvg_view_end. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -144,6 +145,13 @@ void kvg_store_free(kvg_store *s)
 const kvg_view *kvg_store_view(const kvg_store *s)
 {
     return s ? &s->view : NULL;
+}
+
+void kvg_heap_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 json_object *kvg_store_origins(kvg_store *s)
@@ -325,32 +333,6 @@ void kvg_store_set_compact(kvg_store *s, kvg_kind kind, bool on)
         atomic_store(&s->view.kinds[kind].compact, on);
 }
 
-kvg_err kvg_store_put(kvg_store *s, kvg_kind kind, json_object *obj)
-{
-    if (!s || !kind_ok(kind)) {
-        json_object_put(obj);
-        return KVG_EINVAL;
-    }
-    kind_table *t = &s->view.kinds[kind];
-    kvg_buf scratch;
-    scratch_init(&scratch);
-    prepared p;
-    kvg_err err = prepare(kind, atomic_load(&t->compact), obj, &scratch, &p);
-    if (err == KVG_OK)
-        err = finalize(&p, &scratch);
-    json_object *old = NULL;
-    if (err == KVG_OK) {
-        pthread_rwlock_wrlock(&s->view.lock);
-        err = table_link(t->by_ns, t->by_uid, &t->count, &p, &scratch, &old);
-        t->last_sync = now_monotonic();
-        pthread_rwlock_unlock(&s->view.lock);
-    }
-    json_object_put(old);
-    json_object_put(p.val);
-    kvg_buf_free(&scratch);
-    return err;
-}
-
 kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns, const char *name)
 {
     if (!s || !kind_ok(kind) || !name)
@@ -380,10 +362,11 @@ kvg_err kvg_store_delete(kvg_store *s, kvg_kind kind, const char *ns, const char
     return err;
 }
 
-/* A relist being built: objects are prepared as they arrive (for compact
- * kinds: serialized, their tree freed), the tables are built and swapped in
- * at commit. Until then readers see the previous list. */
-struct kvg_store_relist {
+/* A batch of objects of one kind: each is prepared as it is added (for
+ * compact kinds: serialized, its tree freed); what is kept is allocated and
+ * linked at the end, after every tree of the batch was freed, so that the
+ * long-lived strings do not pin the heap pages of the batch's peak. */
+struct kvg_store_batch {
     kvg_store *s;
     kvg_kind kind;
     bool compact;
@@ -393,89 +376,92 @@ struct kvg_store_relist {
     kvg_buf scratch;
 };
 
-kvg_err kvg_store_relist_begin(kvg_store *s, kvg_kind kind, kvg_store_relist **out)
+kvg_err kvg_store_batch_begin(kvg_store *s, kvg_kind kind, kvg_store_batch **out)
 {
     if (!out)
         return KVG_EINVAL;
     *out = NULL;
     if (!s || !kind_ok(kind))
         return KVG_EINVAL;
-    kvg_store_relist *r = calloc(1, sizeof *r);
-    if (!r)
+    kvg_store_batch *b = calloc(1, sizeof *b);
+    if (!b)
         return KVG_ENOMEM;
-    r->s = s;
-    r->kind = kind;
-    r->compact = atomic_load(&s->view.kinds[kind].compact);
-    scratch_init(&r->scratch);
-    *out = r;
+    b->s = s;
+    b->kind = kind;
+    b->compact = atomic_load(&s->view.kinds[kind].compact);
+    scratch_init(&b->scratch);
+    *out = b;
     return KVG_OK;
 }
 
-kvg_err kvg_store_relist_add(kvg_store_relist *r, json_object *obj)
+kvg_err kvg_store_batch_add(kvg_store_batch *b, json_object *obj)
 {
-    if (!r || r->err != KVG_OK) {
+    if (!b || b->err != KVG_OK) {
         json_object_put(obj);
-        return r ? r->err : KVG_EINVAL;
+        return b ? b->err : KVG_EINVAL;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        prepared *ps = realloc(r->ps, cap * sizeof *ps);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        prepared *ps = realloc(b->ps, cap * sizeof *ps);
         if (!ps) {
             json_object_put(obj);
-            return r->err = KVG_ENOMEM;
+            return b->err = KVG_ENOMEM;
         }
-        r->ps = ps;
-        r->cap = cap;
+        b->ps = ps;
+        b->cap = cap;
     }
-    r->err = prepare(r->kind, r->compact, obj, &r->scratch, &r->ps[r->n]);
-    r->n++; /* also on error: a tree it kept is freed with the rest */
-    return r->err;
+    b->err = prepare(b->kind, b->compact, obj, &b->scratch, &b->ps[b->n]);
+    b->n++; /* also on error: a tree it kept is freed with the rest */
+    return b->err;
 }
 
-void kvg_store_relist_abort(kvg_store_relist *r)
+void kvg_store_batch_abort(kvg_store_batch *b)
 {
-    if (!r)
+    if (!b)
         return;
-    for (size_t i = 0; i < r->n; i++)
-        json_object_put(r->ps[i].val);
-    free(r->ps);
-    kvg_buf_free(&r->scratch);
-    free(r);
+    for (size_t i = 0; i < b->n; i++)
+        json_object_put(b->ps[i].val);
+    free(b->ps);
+    kvg_buf_free(&b->scratch);
+    free(b);
 }
 
-/* Allocate what is kept (after every tree of the relist was freed, so the
- * long-lived strings do not pin the heap pages of the relist's peak) and
- * link it into new tables. */
-static kvg_err build_tables(kvg_store_relist *r, json_object *by_ns, json_object *by_uid,
-                            size_t *count)
+/* Allocate what is kept: every value of the batch, before any is linked. */
+static kvg_err finalize_all(kvg_store_batch *b)
 {
-    kvg_err err = KVG_OK;
-    for (size_t i = 0; i < r->n; i++) {
-        json_object *old = NULL;
-        if (err == KVG_OK)
-            err = finalize(&r->ps[i], &r->scratch);
-        if (err == KVG_OK)
-            err = table_link(by_ns, by_uid, count, &r->ps[i], &r->scratch, &old);
-        json_object_put(old); /* a relist listing a name twice: last wins */
-    }
+    kvg_err err = b->err;
+    for (size_t i = 0; i < b->n && err == KVG_OK; i++)
+        err = finalize(&b->ps[i], &b->scratch);
     return err;
 }
 
-kvg_err kvg_store_relist_commit(kvg_store_relist *r)
+/* Link every value into by_ns/by_uid; what they replace goes into olds
+ * (n slots, NULL where nothing was replaced) for the caller to put. */
+static kvg_err link_all(kvg_store_batch *b, json_object *by_ns, json_object *by_uid,
+                        size_t *count, json_object **olds)
 {
-    if (!r)
+    kvg_err err = KVG_OK;
+    for (size_t i = 0; i < b->n && err == KVG_OK; i++)
+        err = table_link(by_ns, by_uid, count, &b->ps[i], &b->scratch, &olds[i]);
+    return err;
+}
+
+kvg_err kvg_store_batch_replace(kvg_store_batch *b)
+{
+    if (!b)
         return KVG_EINVAL;
-    kvg_view *v = &r->s->view;
-    kind_table *t = &v->kinds[r->kind];
-    json_object *by_ns = NULL, *by_uid = NULL;
+    kvg_view *v = &b->s->view;
+    kind_table *t = &v->kinds[b->kind];
+    json_object *by_ns = json_object_new_object(), *by_uid = json_object_new_object();
+    json_object **olds = calloc(b->n + 1, sizeof *olds);
     size_t count = 0;
-    kvg_err err = r->err;
-    if (err == KVG_OK) {
-        by_ns = json_object_new_object();
-        by_uid = json_object_new_object();
-        err = by_ns && by_uid ? build_tables(r, by_ns, by_uid, &count) : KVG_ENOMEM;
-    }
-    kvg_store_relist_abort(r); /* frees what was not linked */
+    kvg_err err = by_ns && by_uid && olds ? finalize_all(b) : KVG_ENOMEM;
+    if (err == KVG_OK)
+        err = link_all(b, by_ns, by_uid, &count, olds);
+    for (size_t i = 0; olds && i < b->n; i++)
+        json_object_put(olds[i]); /* a list naming an object twice: last wins */
+    free(olds);
+    kvg_store_batch_abort(b); /* frees what was not linked */
     if (err != KVG_OK) {
         json_object_put(by_ns);
         json_object_put(by_uid);
@@ -490,24 +476,63 @@ kvg_err kvg_store_relist_commit(kvg_store_relist *r)
     pthread_rwlock_unlock(&v->lock);
     json_object_put(old_ns);
     json_object_put(old_uid);
+    kvg_heap_trim();
     return KVG_OK;
+}
+
+kvg_err kvg_store_batch_merge(kvg_store_batch *b)
+{
+    if (!b)
+        return KVG_EINVAL;
+    kvg_view *v = &b->s->view;
+    kind_table *t = &v->kinds[b->kind];
+    json_object **olds = calloc(b->n + 1, sizeof *olds);
+    kvg_err err = olds ? finalize_all(b) : KVG_ENOMEM;
+    if (err == KVG_OK) {
+        pthread_rwlock_wrlock(&v->lock);
+        err = link_all(b, t->by_ns, t->by_uid, &t->count, olds);
+        t->last_sync = now_monotonic();
+        pthread_rwlock_unlock(&v->lock);
+    }
+    for (size_t i = 0; olds && i < b->n; i++)
+        json_object_put(olds[i]); /* replaced objects: freed outside the lock */
+    free(olds);
+    kvg_store_batch_abort(b);
+    return err;
+}
+
+/* The one-call forms: a batch of one, a batch of a whole list. */
+kvg_err kvg_store_put(kvg_store *s, kvg_kind kind, json_object *obj)
+{
+    kvg_store_batch *b = NULL;
+    kvg_err err = kvg_store_batch_begin(s, kind, &b);
+    if (err != KVG_OK) {
+        json_object_put(obj);
+        return err;
+    }
+    err = kvg_store_batch_add(b, obj);
+    if (err != KVG_OK) {
+        kvg_store_batch_abort(b);
+        return err;
+    }
+    return kvg_store_batch_merge(b);
 }
 
 kvg_err kvg_store_replace(kvg_store *s, kvg_kind kind, json_object **objs, size_t n)
 {
-    kvg_store_relist *r = NULL;
-    kvg_err err = (n && !objs) ? KVG_EINVAL : kvg_store_relist_begin(s, kind, &r);
+    kvg_store_batch *b = NULL;
+    kvg_err err = (n && !objs) ? KVG_EINVAL : kvg_store_batch_begin(s, kind, &b);
     for (size_t i = 0; objs && i < n; i++) {
         if (err == KVG_OK)
-            err = kvg_store_relist_add(r, objs[i]);
+            err = kvg_store_batch_add(b, objs[i]);
         else
             json_object_put(objs[i]); /* we own every object: free the rest */
     }
     if (err != KVG_OK) {
-        kvg_store_relist_abort(r);
+        kvg_store_batch_abort(b);
         return err;
     }
-    return kvg_store_relist_commit(r);
+    return kvg_store_batch_replace(b);
 }
 
 void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st)

@@ -641,17 +641,17 @@ START_TEST(relist_in_pages)
     kvg_store *s = new_store();
     const kvg_view *v = kvg_store_view(s);
     kvg_store_put(s, KVG_KIND_PV, obj_of("PersistentVolume", "v1", NULL, "old", "u0", "o"));
-    kvg_store_relist *r = NULL;
-    ck_assert_int_eq(kvg_store_relist_begin(s, KVG_KIND_PV, &r), KVG_OK);
-    ck_assert_int_eq(kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "a", "u1", "n")),
+    kvg_store_batch *r = NULL;
+    ck_assert_int_eq(kvg_store_batch_begin(s, KVG_KIND_PV, &r), KVG_OK);
+    ck_assert_int_eq(kvg_store_batch_add(r, obj_of("PersistentVolume", "v1", NULL, "a", "u1", "n")),
                      KVG_OK);
-    ck_assert_int_eq(kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "b", "u2", "n")),
+    ck_assert_int_eq(kvg_store_batch_add(r, obj_of("PersistentVolume", "v1", NULL, "b", "u2", "n")),
                      KVG_OK);
     kvg_view_begin(v);
     ck_assert_ptr_nonnull(kvg_view_get(v, KVG_KIND_PV, NULL, "old"));
     ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PV, NULL, "a"));
     kvg_view_end(v);
-    ck_assert_int_eq(kvg_store_relist_commit(r), KVG_OK);
+    ck_assert_int_eq(kvg_store_batch_replace(r), KVG_OK);
     kvg_view_begin(v);
     ck_assert_ptr_null(kvg_view_get(v, KVG_KIND_PV, NULL, "old"));
     ck_assert_str_eq(label_of(kvg_view_get_by_uid(v, KVG_KIND_PV, "u2")), "n");
@@ -659,15 +659,15 @@ START_TEST(relist_in_pages)
     ck_assert_uint_eq(kvg_view_count(v, KVG_KIND_PV), 2);
 
     /* abort, and a bad object: the list in place stays */
-    ck_assert_int_eq(kvg_store_relist_begin(s, KVG_KIND_PV, &r), KVG_OK);
-    kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "c", "u3", "n"));
-    kvg_store_relist_abort(r);
-    ck_assert_int_eq(kvg_store_relist_begin(s, KVG_KIND_PV, &r), KVG_OK);
-    ck_assert_int_eq(kvg_store_relist_add(r, json_tokener_parse("{\"kind\":\"PersistentVolume\"}")),
+    ck_assert_int_eq(kvg_store_batch_begin(s, KVG_KIND_PV, &r), KVG_OK);
+    kvg_store_batch_add(r, obj_of("PersistentVolume", "v1", NULL, "c", "u3", "n"));
+    kvg_store_batch_abort(r);
+    ck_assert_int_eq(kvg_store_batch_begin(s, KVG_KIND_PV, &r), KVG_OK);
+    ck_assert_int_eq(kvg_store_batch_add(r, json_tokener_parse("{\"kind\":\"PersistentVolume\"}")),
                      KVG_EINVAL);
-    ck_assert_int_eq(kvg_store_relist_add(r, obj_of("PersistentVolume", "v1", NULL, "d", "u4", "n")),
+    ck_assert_int_eq(kvg_store_batch_add(r, obj_of("PersistentVolume", "v1", NULL, "d", "u4", "n")),
                      KVG_EINVAL);
-    ck_assert_int_eq(kvg_store_relist_commit(r), KVG_EINVAL);
+    ck_assert_int_eq(kvg_store_batch_replace(r), KVG_EINVAL);
     ck_assert_uint_eq(kvg_view_count(v, KVG_KIND_PV), 2);
     kvg_view_begin(v);
     ck_assert_ptr_nonnull(kvg_view_get(v, KVG_KIND_PV, NULL, "a"));
