@@ -35,6 +35,32 @@ const char *kvg_json_as_str(const json_object *o);
 /* Same object key present and equal to a string. */
 bool kvg_json_str_eq(const json_object *o, const char *key, const char *want);
 
+/* ---- building objects -----------------------------------------------------
+ * json-c constructors return NULL, and its adds -1, when memory runs out; a
+ * value whose add failed still belongs to the caller. These helpers take val
+ * in every case (put when the add fails) and read a NULL val or container as
+ * an earlier construction that failed, so that a build is a chain with one
+ * check and a failure anywhere surfaces as KVG_ENOMEM, never as a smaller
+ * object:
+ *     if ((e = kvg_json_set_str(o, "kind", kind)) ||
+ *         (e = kvg_json_set(o, "spec", json_object_new_object())))
+ *         return e;
+ * (A JSON null value is added with json_object_object_add(o, key, NULL).) */
+
+/* obj[key] = val. val is taken; NULL obj or val: KVG_ENOMEM. */
+kvg_err kvg_json_set(json_object *obj, const char *key, json_object *val);
+/* obj[key] = a copy of the string s; NULL s (a failed serialization): KVG_ENOMEM. */
+kvg_err kvg_json_set_str(json_object *obj, const char *key, const char *s);
+/* Append val to the array arr. val is taken; NULL arr or val: KVG_ENOMEM. */
+kvg_err kvg_json_push(json_object *arr, json_object *val);
+/* obj[key] = a new empty object, returned (borrowed from obj); NULL when obj
+ * is NULL or memory runs out. */
+json_object *kvg_json_child(json_object *obj, const char *key);
+/* Deep copy of src into *out (a new reference, caller owns); src NULL gives
+ * *out NULL and KVG_OK. The source is not modified (json-c's prototype is not
+ * const), so it may be an object of the shared cluster view. */
+kvg_err kvg_json_copy(const json_object *src, json_object **out);
+
 /* Parse JSON text (exactly one value, nothing but whitespace after it).
  * max_depth 0 means 64. Errors name the line and column. */
 kvg_err kvg_json_parse(const char *text, size_t len, int max_depth,

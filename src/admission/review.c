@@ -288,38 +288,19 @@ void kvg_review_free(kvg_review *r)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-/* Would kvg_err add fail? json-c returns -1 on allocation failure. */
-static kvg_err put(json_object *o, const char *key, json_object *v)
-{
-    if (!v || json_object_object_add(o, key, v)) {
-        json_object_put(v);
-        return KVG_ENOMEM;
-    }
-    return KVG_OK;
-}
-
-static kvg_err put_str(json_object *o, const char *key, const char *s)
-{
-    return put(o, key, json_object_new_string(s ? s : ""));
-}
-
 static kvg_err encode_status(const kvg_decision *dec, json_object *resp)
 {
-    json_object *st = json_object_new_object();
+    json_object *st = kvg_json_child(resp, "status");
     kvg_err e;
-    if (!st || (e = put(resp, "status", st)))
-        return KVG_ENOMEM;
-    if ((e = put(st, "code", json_object_new_int(dec->code ? dec->code : 403))) ||
-        (e = put_str(st, "message", dec->message ? dec->message
-                                                 : "denied by kvguard")) ||
-        (dec->reason && (e = put_str(st, "reason", dec->reason))))
+    if ((e = kvg_json_set(st, "code", json_object_new_int(dec->code ? dec->code : 403))) ||
+        (e = kvg_json_set_str(st, "message", dec->message ? dec->message
+                                                          : "denied by kvguard")) ||
+        (dec->reason && (e = kvg_json_set_str(st, "reason", dec->reason))))
         return e;
     if (dec->causes && json_object_is_type(dec->causes, json_type_array) &&
         json_object_array_length(dec->causes) > 0) {
-        json_object *det = json_object_new_object();
-        if ((e = put(st, "details", det)))
-            return e;
-        return put(det, "causes", json_object_get(dec->causes));
+        return kvg_json_set(kvg_json_child(st, "details"), "causes",
+                            json_object_get(dec->causes));
     }
     return KVG_OK;
 }
@@ -331,15 +312,12 @@ static kvg_err encode_warnings(const kvg_decision *dec, json_object *resp)
     if (dec->n_warnings == 0)
         return KVG_OK;
     arr = json_object_new_array();
-    if ((e = put(resp, "warnings", arr)))
+    if ((e = kvg_json_set(resp, "warnings", arr)))
         return e;
     for (size_t i = 0; i < dec->n_warnings; i++) {
-        json_object *w = json_object_new_string(dec->warnings[i]
-                                                    ? dec->warnings[i] : "");
-        if (!w || json_object_array_add(arr, w)) {
-            json_object_put(w);
-            return KVG_ENOMEM;
-        }
+        const char *w = dec->warnings[i] ? dec->warnings[i] : "";
+        if ((e = kvg_json_push(arr, json_object_new_string(w))))
+            return e;
     }
     return KVG_OK;
 }
@@ -357,9 +335,9 @@ static kvg_err encode_patch(const kvg_decision *dec, json_object *resp)
     if (!e)
         e = kvg_base64_encode(raw.data, raw.len, &b64);
     if (!e)
-        e = put_str(resp, "patchType", "JSONPatch");
+        e = kvg_json_set_str(resp, "patchType", "JSONPatch");
     if (!e)
-        e = put_str(resp, "patch", b64.data);
+        e = kvg_json_set_str(resp, "patch", b64.data);
     kvg_buf_free(&raw);
     kvg_buf_free(&b64);
     return e;
@@ -396,19 +374,20 @@ static kvg_err encode_annotations(const kvg_decision *dec, json_object *resp)
                                                   json_type_object) ||
         json_object_object_length(dec->annotations) == 0)
         return KVG_OK;
-    ann = json_object_new_object();
-    if ((e = put(resp, "auditAnnotations", ann)))
-        return e;
+    if (!(ann = kvg_json_child(resp, "auditAnnotations")))
+        return KVG_ENOMEM;
     json_object_object_foreach(dec->annotations, key, val) {
         char k[64];
         const char *s = kvg_json_as_str(val);
         annotation_key(key, k);
         if (!*k)
             continue;
-        /* Values must be strings for the apiserver; serialize anything else. */
-        if ((e = put_str(ann, k, s ? s : json_object_to_json_string_ext(
-                                             val, JSON_C_TO_STRING_PLAIN |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE))))
+        /* Values must be strings for the apiserver; serialize anything else
+         * (NULL when memory runs out: KVG_ENOMEM below). */
+        if (!s)
+            s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
+                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
+        if ((e = kvg_json_set_str(ann, k, s)))
             return e;
     }
     return KVG_OK;
@@ -417,14 +396,13 @@ static kvg_err encode_annotations(const kvg_decision *dec, json_object *resp)
 static kvg_err encode_response(const kvg_review *r, const kvg_decision *dec,
                                json_object *root)
 {
-    json_object *resp = json_object_new_object();
+    json_object *resp;
     kvg_err e;
-    if ((e = put_str(root, "apiVersion", r->api_version[0] ? r->api_version
-                                                           : API_V1)) ||
-        (e = put_str(root, "kind", "AdmissionReview")) ||
-        (e = put(root, "response", resp)) ||
-        (e = put_str(resp, "uid", r->req.uid)) ||
-        (e = put(resp, "allowed", json_object_new_boolean(dec->allowed))))
+    if ((e = kvg_json_set_str(root, "apiVersion", r->api_version[0] ? r->api_version
+                                                                    : API_V1)) ||
+        (e = kvg_json_set_str(root, "kind", "AdmissionReview")) ||
+        (e = kvg_json_set_str(resp = kvg_json_child(root, "response"), "uid", r->req.uid)) ||
+        (e = kvg_json_set(resp, "allowed", json_object_new_boolean(dec->allowed))))
         return e;
     /* As the apiserver reads it: status only explains a denial, and a
      * patch on a denied request would be ignored anyway. */
@@ -459,9 +437,9 @@ kvg_err kvg_admission_error_body(int code, const char *msg, kvg_buf *out)
     kvg_err e;
     if (!root)
         return KVG_ENOMEM;
-    e = put_str(root, "error", msg ? msg : "");
+    e = kvg_json_set_str(root, "error", msg ? msg : "");
     if (!e)
-        e = put(root, "code", json_object_new_int(code));
+        e = kvg_json_set(root, "code", json_object_new_int(code));
     if (!e)
         e = kvg_json_to_buf(root, out);
     json_object_put(root);

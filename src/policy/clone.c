@@ -717,23 +717,11 @@ static void validate(kvg_ctx *c)
 
 /* ---- mutation ---------------------------------------------------------------- */
 
-static void emit(kvg_ctx *c, json_object *ops)
-{
-    size_t n = json_object_array_length(ops);
-    for (size_t i = 0; i < n; i++) {
-        json_object *op = json_object_array_get_idx(ops, i);
-        json_object *v = kvg_json_path(op, "value", NULL);
-        kvg_ctx_patch(c, kvg_json_str(op, "op", NULL), kvg_json_str(op, "path", NULL),
-                      json_object_get(v));
-    }
-}
-
 static kvg_err set_str(json_object *ops, const json_object *obj, const char *a, const char *b,
                        const char *c3, const char *value)
 {
     const char *tokens[] = {a, b, c3};
-    json_object *v = json_object_new_string(value);
-    return v ? kvg_patch_set(ops, obj, tokens, 3, v) : KVG_ENOMEM;
+    return kvg_patch_set(ops, obj, tokens, 3, json_object_new_string(value));
 }
 
 /* The owning snapshot of a VirtualMachineSnapshotContent. */
@@ -800,12 +788,13 @@ static kvg_err mutate_target(kvg_ctx *c, clone_facts *f, json_object *ops, const
     kvg_err e;
     if (!json_object_is_type(tgt, json_type_object)) {
         json_object *v = json_object_new_object();
-        if (!v)
-            return KVG_ENOMEM;
-        json_object_object_add(v, "apiGroup", json_object_new_string(KUBEVIRT_GROUP));
-        json_object_object_add(v, "kind", json_object_new_string(VM_KIND));
-        json_object_object_add(v, "name", json_object_new_string(gen));
         const char *tokens[] = {"spec", "target"};
+        if ((e = kvg_json_set_str(v, "apiGroup", KUBEVIRT_GROUP)) ||
+            (e = kvg_json_set_str(v, "kind", VM_KIND)) ||
+            (e = kvg_json_set_str(v, "name", gen))) {
+            json_object_put(v);
+            return e;
+        }
         e = kvg_patch_set(ops, f->obj, tokens, 2, v);
     } else {
         e = set_str(ops, f->obj, "spec", "target", "name", gen);
@@ -854,10 +843,7 @@ static void mutate(kvg_ctx *c)
             kvg_ctx_explain(c, "  strategy not decided: %s", f.strat_msg);
         }
     }
-    if (e == KVG_ENOMEM)
-        c->err = e;
-    else if (!c->err)
-        emit(c, ops);
+    kvg_ctx_patch_ops(c, e, ops);
     json_object_put(ops);
 }
 

@@ -120,14 +120,6 @@ typedef struct render {
     kvg_diag *d;
 } render;
 
-static json_object *copy(const json_object *o)
-{
-    json_object *c = NULL;
-    if (o && json_object_deep_copy((json_object *)o, &c, NULL) != 0)
-        return NULL;
-    return c;
-}
-
 static kvg_err oom(void)
 {
     return KVG_ENOMEM;
@@ -173,58 +165,42 @@ static void dv_name(const render *r, const char *volume, char out[K8S_NAME_MAX +
     }
 }
 
-/* The dataVolumeTemplates entry cloning one source claim. */
+/* Fills t (a new, empty object) with the dataVolumeTemplates entry cloning
+ * one source claim. Keys in KubeVirt's order. */
 static kvg_err dv_template(render *r, const char *name, const char *claim,
-                           const json_object *pvc, json_object **out)
+                           const json_object *pvc, json_object *t)
 {
-    json_object *t = json_object_new_object(), *meta = json_object_new_object(),
-                *ann = json_object_new_object(), *spec = json_object_new_object(),
-                *src = json_object_new_object(), *spvc = json_object_new_object(),
-                *storage = json_object_new_object();
-    *out = t;
-    if (!t || !meta || !ann || !spec || !src || !spvc || !storage) {
-        json_object_put(meta), json_object_put(ann), json_object_put(spec);
-        json_object_put(src), json_object_put(spvc), json_object_put(storage);
+    json_object *meta = kvg_json_child(t, "metadata");
+    json_object *spec = kvg_json_child(t, "spec");
+    json_object *spvc = kvg_json_child(kvg_json_child(spec, "source"), "pvc");
+    json_object *storage = kvg_json_child(spec, "storage");
+    json_object *modes = NULL;
+    kvg_err e;
+    if (!storage) /* would stay missing: nothing below fails for it */
         return oom();
-    }
-    json_object_object_add(meta, "name", json_object_new_string(name));
-    /* A WaitForFirstConsumer target would wait for the (halted) VM forever:
-     * let CDI's clone pods be the first consumer. No-op on Immediate classes. */
-    json_object_object_add(ann, "cdi.kubevirt.io/storage.bind.immediate.requested",
-                           json_object_new_string("true"));
-    json_object_object_add(meta, "annotations", ann);
-    json_object_object_add(t, "metadata", meta);
-    json_object_object_add(spvc, "namespace", json_object_new_string(r->ns));
-    json_object_object_add(spvc, "name", json_object_new_string(claim));
-    json_object_object_add(src, "pvc", spvc);
-    json_object_object_add(spec, "source", src);
-
-    json_object *modes = kvg_json_array(pvc, "spec", "accessModes", NULL);
-    if (modes)
-        json_object_object_add(storage, "accessModes", copy(modes));
+    if ((e = kvg_json_set_str(meta, "name", name)) ||
+        /* A WaitForFirstConsumer target would wait for the (halted) VM
+         * forever: let CDI's clone pods be the first consumer. No-op on
+         * Immediate classes. */
+        (e = kvg_json_set_str(kvg_json_child(meta, "annotations"),
+                              "cdi.kubevirt.io/storage.bind.immediate.requested", "true")) ||
+        (e = kvg_json_set_str(spvc, "namespace", r->ns)) ||
+        (e = kvg_json_set_str(spvc, "name", claim)) ||
+        (e = kvg_json_copy(kvg_json_array(pvc, "spec", "accessModes", NULL), &modes)) ||
+        (modes && (e = kvg_json_set(storage, "accessModes", modes))))
+        return e;
     const char *vm_mode = kvg_json_str(pvc, "spec", "volumeMode", NULL);
-    if (vm_mode)
-        json_object_object_add(storage, "volumeMode", json_object_new_string(vm_mode));
     const char *sc = kvg_json_str(pvc, "spec", "storageClassName", NULL);
-    if (sc)
-        json_object_object_add(storage, "storageClassName", json_object_new_string(sc));
+    if ((vm_mode && (e = kvg_json_set_str(storage, "volumeMode", vm_mode))) ||
+        (sc && (e = kvg_json_set_str(storage, "storageClassName", sc))))
+        return e;
     const char *size = kvg_json_str(pvc, "status", "capacity", "storage", NULL);
     if (!size)
         size = kvg_json_str(pvc, "spec", "resources", "requests", "storage", NULL);
-    if (size) { /* else CDI sizes the clone from its source */
-        json_object *req = json_object_new_object(), *res = json_object_new_object();
-        if (!req || !res) { /* json-c asserts on adding to NULL (test_alloc_failure) */
-            json_object_put(req), json_object_put(res);
-            json_object_put(storage), json_object_put(spec);
-            return oom();
-        }
-        json_object_object_add(req, "storage", json_object_new_string(size));
-        json_object_object_add(res, "requests", req);
-        json_object_object_add(storage, "resources", res);
-    }
-    json_object_object_add(spec, "storage", storage);
-    json_object_object_add(t, "spec", spec);
-    return KVG_OK;
+    if (size) /* else CDI sizes the clone from its source */
+        e = kvg_json_set_str(kvg_json_child(kvg_json_child(storage, "resources"), "requests"),
+                             "storage", size);
+    return e;
 }
 
 /* Point one claim volume at a new DataVolume; memoryDump volumes go away. */
@@ -255,24 +231,18 @@ static kvg_err rewrite_volume(render *r, json_object *vol, size_t idx, bool *dro
                             "(a CDI clone copies it)", name, r->ns, claim);
     char dvn[K8S_NAME_MAX + 1];
     dv_name(r, name, dvn);
-    json_object *t = NULL;
-    kvg_err e = dv_template(r, dvn, claim, pvc, &t);
-    if (e == KVG_OK && json_object_array_add(r->dvts, t) != 0)
-        e = oom();
-    if (e != KVG_OK) {
-        json_object_put(t);
+    json_object *t = json_object_new_object();
+    kvg_err e = kvg_json_push(r->dvts, t); /* then filled: dvts owns it */
+    if (e == KVG_OK)
+        e = dv_template(r, dvn, claim, pvc, t);
+    if (e != KVG_OK)
         return e;
-    }
     bool hotplug = kvg_json_bool(false, vol, type, "hotpluggable", NULL);
-    json_object *dv = json_object_new_object();
-    if (!dv)
-        return oom();
-    json_object_object_add(dv, "name", json_object_new_string(dvn));
-    if (hotplug)
-        json_object_object_add(dv, "hotpluggable", json_object_new_boolean(true));
     json_object_object_del(vol, type);
-    json_object_object_add(vol, "dataVolume", dv);
-    return KVG_OK;
+    json_object *dv = kvg_json_child(vol, "dataVolume");
+    if ((e = kvg_json_set_str(dv, "name", dvn)) == KVG_OK && hotplug)
+        e = kvg_json_set(dv, "hotpluggable", json_object_new_boolean(true));
+    return e;
 }
 
 static kvg_err rewrite_volumes(render *r, json_object *tspec)
@@ -327,10 +297,12 @@ static kvg_err strip_identity(render *r, json_object *tspec)
         if (mac && *mac) {
             char canon[18];
             mac_canonical(mac, canon);
-            json_object_object_add(iface, "macAddress", json_object_new_string(canon));
-        }
-        else
+            kvg_err e = kvg_json_set_str(iface, "macAddress", canon);
+            if (e != KVG_OK)
+                return e;
+        } else {
             json_object_object_del(iface, "macAddress");
+        }
     }
     json_object *domain = kvg_json_path(tspec, "domain", NULL);
     json_object *fw = kvg_json_path(tspec, "domain", "firmware", NULL);
@@ -341,18 +313,15 @@ static kvg_err strip_identity(render *r, json_object *tspec)
     const char *serial = kvg_json_str(r->spec, "newSMBiosSerial", NULL);
     if (!fw && serial && *serial && domain) {
         /* KubeVirt skips a VM without firmware; the asked-for serial is kept */
-        fw = json_object_new_object();
-        if (!fw)
+        if (!(fw = kvg_json_child(domain, "firmware")))
             return oom();
-        json_object_object_add(domain, "firmware", fw);
     }
-    if (fw) {
-        if (serial && *serial)
-            json_object_object_add(fw, "serial", json_object_new_string(serial));
-        else
-            json_object_object_del(fw, "serial");
-        json_object_object_del(fw, "uuid");
-    }
+    if (!fw)
+        return KVG_OK;
+    json_object_object_del(fw, "uuid");
+    if (serial && *serial)
+        return kvg_json_set_str(fw, "serial", serial);
+    json_object_object_del(fw, "serial");
     return KVG_OK;
 }
 
@@ -379,8 +348,8 @@ static kvg_err apply_patches(render *r)
             e = KVG_EINVAL;
         else if ((e = kvg_patch_check_op(op, r->d)) != KVG_OK)
             json_object_put(op);
-        else if (json_object_array_add(ops, op) != 0)
-            json_object_put(op), e = oom();
+        else
+            e = kvg_json_push(ops, op);
         if (e == KVG_EINVAL)
             kvg_diag_prefix(r->d, "spec.patches[%zu]: not a JSON patch operation", i);
     }
@@ -392,25 +361,23 @@ static kvg_err apply_patches(render *r)
 
 static kvg_err build_metadata(render *r, const json_object *src_meta)
 {
-    json_object *meta = json_object_new_object();
-    if (!meta)
-        return oom();
-    json_object_object_add(r->vm, "metadata", meta);
-    json_object_object_add(meta, "name", json_object_new_string(r->target));
-    json_object_object_add(meta, "namespace", json_object_new_string(r->ns));
-    json_object *labels = copy(kvg_json_path(src_meta, "labels", NULL));
-    json_object *ann = copy(kvg_json_path(src_meta, "annotations", NULL));
-    if (labels)
-        json_object_object_add(meta, "labels", labels);
-    if (ann)
-        json_object_object_add(meta, "annotations", ann);
+    json_object *meta = kvg_json_child(r->vm, "metadata");
+    json_object *labels = NULL, *ann = NULL;
+    kvg_err e;
+    if ((e = kvg_json_set_str(meta, "name", r->target)) ||
+        (e = kvg_json_set_str(meta, "namespace", r->ns)) ||
+        (e = kvg_json_copy(kvg_json_path(src_meta, "labels", NULL), &labels)) ||
+        (labels && (e = kvg_json_set(meta, "labels", labels))) ||
+        (e = kvg_json_copy(kvg_json_path(src_meta, "annotations", NULL), &ann)) ||
+        (ann && (e = kvg_json_set(meta, "annotations", ann))))
+        return e;
     if (json_object_is_type(ann, json_type_object)) {
         /* Both describe the source object, not the clone: an old restore's
          * uid, and what `kubectl apply` last sent for the source. */
         json_object_object_del(ann, "restore.kubevirt.io/lastRestoreUID");
         json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
     }
-    kvg_err e = filter_map(labels, kvg_json_path(r->spec, "labelFilters", NULL));
+    e = filter_map(labels, kvg_json_path(r->spec, "labelFilters", NULL));
     if (e == KVG_OK)
         e = filter_map(ann, kvg_json_path(r->spec, "annotationFilters", NULL));
     return e;
@@ -429,26 +396,25 @@ static kvg_err link_to_clone(render *r, const char *clone_name)
         if (i == 0 && !valid_label_value(clone_name))
             continue;
         json_object *map = kvg_json_path(meta, keys[i], NULL);
-        if (!json_object_is_type(map, json_type_object)) {
-            map = json_object_new_object();
-            if (!map)
-                return oom();
-            json_object_object_add(meta, keys[i], map);
-        }
-        json_object_object_add(map, KVG_CLONE_NAME_KEY, json_object_new_string(clone_name));
+        if (!json_object_is_type(map, json_type_object))
+            map = kvg_json_child(meta, keys[i]); /* NULL: fails below */
+        kvg_err e = kvg_json_set_str(map, KVG_CLONE_NAME_KEY, clone_name);
+        if (e != KVG_OK)
+            return e;
     }
     return KVG_OK;
 }
 
 static kvg_err build_spec(render *r, const json_object *src_spec)
 {
-    json_object *spec = copy(src_spec);
-    if (!spec)
-        return oom();
-    json_object_object_add(r->vm, "spec", spec);
+    json_object *spec = NULL;
+    kvg_err e;
+    if ((e = kvg_json_copy(src_spec, &spec)) || (e = kvg_json_set(r->vm, "spec", spec)))
+        return e;
     json_object_object_del(spec, "running");
     json_object_object_del(spec, "dataVolumeTemplates");
-    json_object_object_add(spec, "runStrategy", json_object_new_string("Halted"));
+    if ((e = kvg_json_set_str(spec, "runStrategy", "Halted")))
+        return e;
     /* ControllerRevisions belong to the source VM: let KubeVirt make new ones */
     const char *refs[] = {"instancetype", "preference"};
     for (int i = 0; i < 2; i++) {
@@ -462,7 +428,7 @@ static kvg_err build_spec(render *r, const json_object *src_spec)
     if (!json_object_is_type(tspec, json_type_object))
         return kvg_diag_set(r->d, KVG_EINVAL, "source VM has no spec.template.spec");
     json_object *tmeta = kvg_json_path(tmpl, "metadata", NULL);
-    kvg_err e = filter_map(kvg_json_path(tmeta, "labels", NULL),
+    e = filter_map(kvg_json_path(tmeta, "labels", NULL),
                            kvg_json_path(r->spec, "template", "labelFilters", NULL));
     if (e == KVG_OK)
         e = filter_map(kvg_json_path(tmeta, "annotations", NULL),
@@ -471,9 +437,8 @@ static kvg_err build_spec(render *r, const json_object *src_spec)
         e = rewrite_volumes(r, tspec);
     if (e == KVG_OK)
         e = strip_identity(r, tspec);
-    if (e == KVG_OK && json_object_array_length(r->dvts) > 0) {
-        json_object_object_add(spec, "dataVolumeTemplates", json_object_get(r->dvts));
-    }
+    if (e == KVG_OK && json_object_array_length(r->dvts) > 0)
+        e = kvg_json_set(spec, "dataVolumeTemplates", json_object_get(r->dvts));
     return e;
 }
 
@@ -509,14 +474,11 @@ kvg_err kvg_clone_render(const kvg_view *view, const json_object *source_vm,
 
     r.vm = json_object_new_object();
     r.dvts = json_object_new_array();
-    if (!r.vm || !r.dvts) {
-        json_object_put(r.vm);
-        json_object_put(r.dvts);
-        return oom();
-    }
-    json_object_object_add(r.vm, "apiVersion", json_object_new_string("kubevirt.io/v1"));
-    json_object_object_add(r.vm, "kind", json_object_new_string("VirtualMachine"));
-    kvg_err e = build_metadata(&r, kvg_json_path(source_vm, "metadata", NULL));
+    kvg_err e = r.dvts ? KVG_OK : oom();
+    if (e == KVG_OK && (e = kvg_json_set_str(r.vm, "apiVersion", "kubevirt.io/v1")) == KVG_OK)
+        e = kvg_json_set_str(r.vm, "kind", "VirtualMachine");
+    if (e == KVG_OK)
+        e = build_metadata(&r, kvg_json_path(source_vm, "metadata", NULL));
     if (e == KVG_OK)
         e = build_spec(&r, kvg_json_path(source_vm, "spec", NULL));
     if (e == KVG_OK)

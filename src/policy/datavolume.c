@@ -407,16 +407,6 @@ static void validate(kvg_ctx *c)
 
 /* ---- mutation ---------------------------------------------------------------- */
 
-static void emit(kvg_ctx *c, json_object *ops)
-{
-    size_t n = json_object_array_length(ops);
-    for (size_t i = 0; i < n; i++) {
-        json_object *op = json_object_array_get_idx(ops, i);
-        kvg_ctx_patch(c, kvg_json_str(op, "op", NULL), kvg_json_str(op, "path", NULL),
-                      json_object_get(kvg_json_path(op, "value", NULL)));
-    }
-}
-
 static void mutate(kvg_ctx *c)
 {
     dv_facts f;
@@ -433,8 +423,7 @@ static void mutate(kvg_ctx *c)
     const char *srcns = kvg_json_str(f.spec, "source", "pvc", "namespace", NULL);
     if (!srcns || !*srcns) {
         const char *tok[] = {"spec", "source", "pvc", "namespace"};
-        json_object *v = json_object_new_string(f.ns);
-        e = v ? kvg_patch_set(ops, f.obj, tok, 4, v) : KVG_ENOMEM;
+        e = kvg_patch_set(ops, f.obj, tok, 4, json_object_new_string(f.ns));
         kvg_ctx_explain(c, "  source.pvc.namespace -> %s", f.ns);
     }
     if (e == KVG_OK && f.api && !target_size(&f) && c->lookups && f.src_name && *f.src_name) {
@@ -444,18 +433,14 @@ static void mutate(kvg_ctx *c)
             size = claim_size(pvc);
         if (size) {
             const char *tok[] = {"spec", f.api, "resources", "requests", "storage"};
-            json_object *v = json_object_new_string(size);
-            e = v ? kvg_patch_set(ops, f.obj, tok, 5, v) : KVG_ENOMEM;
+            e = kvg_patch_set(ops, f.obj, tok, 5, json_object_new_string(size));
             kvg_ctx_explain(c, "  spec.%s size -> %s (source PVC %s/%s)", f.api, size, f.src_ns, f.src_name);
         } else {
             kvg_ctx_explain(c, "  size not set: source PVC %s/%s %s", f.src_ns, f.src_name,
                             pvc ? "has no size" : "not in the cluster view");
         }
     }
-    if (e == KVG_ENOMEM)
-        c->err = e;
-    else
-        emit(c, ops);
+    kvg_ctx_patch_ops(c, e, ops);
     json_object_put(ops);
 }
 

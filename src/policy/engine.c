@@ -207,21 +207,14 @@ void kvg_ctx_warn(kvg_ctx *c, const char *fmt, ...)
 
 void kvg_ctx_annotate(kvg_ctx *c, const char *key, const char *value)
 {
-    json_object *v;
     if (!key)
         return;
     if (!c->out->annotations && !(c->out->annotations = json_object_new_object())) {
         oom(c);
         return;
     }
-    if (!(v = json_object_new_string(value ? value : ""))) {
+    if (kvg_json_set_str(c->out->annotations, key, value ? value : ""))
         oom(c);
-        return;
-    }
-    if (json_object_object_add(c->out->annotations, key, v)) {
-        json_object_put(v);
-        oom(c);
-    }
 }
 
 void kvg_ctx_cause(kvg_ctx *c, const char *type, const char *field,
@@ -232,19 +225,16 @@ void kvg_ctx_cause(kvg_ctx *c, const char *type, const char *field,
         oom(c);
         return;
     }
-    if (!(cause = json_object_new_object())) {
+    cause = json_object_new_object();
+    if (kvg_json_set_str(cause, "reason", type ? type : "FieldValueInvalid") ||
+        kvg_json_set_str(cause, "message", message ? message : "") ||
+        kvg_json_set_str(cause, "field", field ? field : "")) {
+        json_object_put(cause);
         oom(c);
         return;
     }
-    if (json_object_object_add(cause, "reason",
-                               json_object_new_string(type ? type : "FieldValueInvalid")) ||
-        json_object_object_add(cause, "message",
-                               json_object_new_string(message ? message : "")) ||
-        json_object_object_add(cause, "field", json_object_new_string(field ? field : "")) ||
-        json_object_array_add(c->pending, cause)) {
-        json_object_put(cause);
+    if (kvg_json_push(c->pending, cause))
         oom(c);
-    }
 }
 
 void kvg_ctx_invalid(kvg_ctx *c, const char *field, const char *message)
@@ -427,24 +417,38 @@ static void drop_empty_patch(kvg_ctx *c)
 void kvg_ctx_patch(kvg_ctx *c, const char *op, const char *path,
                    json_object *value)
 {
-    /* op or path NULL: an operation whose building ran out of memory
-     * (test_alloc_failure: clone and DataVolume emit() crashed on it) */
-    if (!op || !path) {
-        json_object_put(value);
-        oom(c);
-        return;
-    }
-    if (!value && strcmp(op, "remove")) {
-        oom(c); /* json_object_new_*() failed in the caller */
-        return;
-    }
+    /* A NULL op, path or value is an operation whose building ran out of
+     * memory (test_alloc_failure): kvg_patch_op says so. */
     if (!ensure_patch(c)) {
         json_object_put(value);
         return;
     }
-    if (kvg_patch_op(c->out->patch, op, path, value))
+    if (kvg_patch_op(c->out->patch, op, path, value)) {
         oom(c);
+        return;
+    }
     kvg_ctx_explain(c, "  patch: %s %s", op, path);
+}
+
+void kvg_ctx_patch_ops(kvg_ctx *c, kvg_err built, const json_object *ops)
+{
+    size_t n = json_object_array_length(ops);
+    if (built != KVG_OK) { /* a smaller patch would be a wrong answer */
+        if (!c->err)
+            c->err = built;
+        return;
+    }
+    if (c->err || n == 0 || !ensure_patch(c))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        json_object *op = json_object_array_get_idx(ops, i);
+        if (kvg_json_push(c->out->patch, json_object_get(op))) {
+            oom(c);
+            return;
+        }
+        kvg_ctx_explain(c, "  patch: %s %s", kvg_json_str(op, "op", NULL),
+                        kvg_json_str(op, "path", NULL));
+    }
 }
 
 void kvg_ctx_patch_annotation(kvg_ctx *c, const char *key, const char *value)

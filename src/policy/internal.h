@@ -95,6 +95,11 @@ void kvg_ctx_explain(kvg_ctx *c, const char *fmt, ...) __attribute__((format(pri
 /* Patches (mutate path): append one operation. value is taken (owned), NULL
  * for "remove". The path must already be escaped (RFC 6901, see patch.h). */
 void kvg_ctx_patch(kvg_ctx *c, const char *op, const char *path, json_object *value);
+/* Append the operations a mutation built into ops (kvg_patch_set and
+ * friends of patch.h); built is what building them returned: on an error
+ * (KVG_ENOMEM) the decision is abandoned, never answered with part of the
+ * patch. ops stays the caller's. */
+void kvg_ctx_patch_ops(kvg_ctx *c, kvg_err built, const json_object *ops);
 /* Patch so that metadata.annotations[key] == value on the request object
  * (kvg_patch_set_annotation of patch.h): nothing when it already is
  * (idempotent under reinvocation), "add /metadata/annotations" with a new map

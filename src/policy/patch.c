@@ -95,26 +95,29 @@ json_object *kvg_jsonptr_get(const json_object *doc, const char *ptr)
 kvg_err kvg_patch_op(json_object *ops, const char *op, const char *path,
                      json_object *value)
 {
+    bool remove = op && !strcmp(op, "remove");
     json_object *o = json_object_new_object();
-    if (!o) {
-        json_object_put(value);
-        return KVG_ENOMEM;
+    kvg_err e;
+    /* A NULL op, path or value (but for "remove"): its construction failed
+     * in the caller, KVG_ENOMEM from the helpers. */
+    if ((e = kvg_json_set_str(o, "op", op)) == KVG_OK &&
+        (e = kvg_json_set_str(o, "path", path)) == KVG_OK && !remove) {
+        e = kvg_json_set(o, "value", value);
+        value = NULL;
     }
-    json_object_object_add(o, "op", json_object_new_string(op));
-    json_object_object_add(o, "path", json_object_new_string(path));
-    if (value || strcmp(op, "remove") != 0)
-        json_object_object_add(o, "value", value);
-    if (json_object_array_add(ops, o) != 0) {
-        json_object_put(o);
-        return KVG_ENOMEM;
-    }
-    return KVG_OK;
+    json_object_put(value); /* not taken: an error, or given with "remove" */
+    if (e == KVG_OK)
+        return kvg_json_push(ops, o);
+    json_object_put(o);
+    return e;
 }
 
 kvg_err kvg_patch_set(json_object *ops, const json_object *obj,
                       const char *const *tokens, size_t n, json_object *value)
 {
     kvg_buf path;
+    if (!value)
+        return KVG_ENOMEM; /* its construction failed in the caller */
     kvg_buf_init(&path, 0);
     json_object *cur = (json_object *)obj;
     kvg_err e = KVG_OK;
@@ -143,12 +146,10 @@ kvg_err kvg_patch_set(json_object *ops, const json_object *obj,
         goto out;
     for (size_t j = n; j-- > i + 1;) {
         json_object *wrap = json_object_new_object();
-        if (!wrap) {
-            e = KVG_ENOMEM;
-            goto out;
-        }
-        json_object_object_add(wrap, tokens[j], value);
+        e = kvg_json_set(wrap, tokens[j], value);
         value = wrap;
+        if (e != KVG_OK)
+            goto out;
     }
     e = kvg_patch_op(ops, exists ? "replace" : "add", path.data, value);
     value = NULL;
@@ -162,10 +163,7 @@ kvg_err kvg_patch_set_annotation(json_object *ops, const json_object *obj,
                                  const char *key, const char *value)
 {
     const char *tokens[] = {"metadata", "annotations", key};
-    json_object *v = json_object_new_string(value);
-    if (!v)
-        return KVG_ENOMEM;
-    return kvg_patch_set(ops, obj, tokens, 3, v);
+    return kvg_patch_set(ops, obj, tokens, 3, value ? json_object_new_string(value) : NULL);
 }
 
 /* ---- checking and applying ----------------------------------------------- */
@@ -259,7 +257,11 @@ static kvg_err op_add(json_object **doc, const char *path, json_object *value, k
         return e;
     }
     if (json_object_is_type(parent, json_type_object)) {
-        json_object_object_add(parent, last, value);
+        /* not kvg_json_set: a NULL value is JSON null here */
+        if (json_object_object_add(parent, last, value) != 0) {
+            json_object_put(value);
+            return KVG_ENOMEM;
+        }
         return KVG_OK;
     }
     if (json_object_is_type(parent, json_type_array)) {
@@ -305,14 +307,6 @@ static kvg_err op_remove(json_object **doc, const char *path, json_object **out,
     return KVG_OK;
 }
 
-static kvg_err copy_value(const json_object *src, json_object **out)
-{
-    *out = NULL;
-    if (!src)
-        return KVG_OK; /* JSON null */
-    return json_object_deep_copy((json_object *)src, out, NULL) == 0 ? KVG_OK : KVG_ENOMEM;
-}
-
 static bool exists(json_object *doc, const char *path)
 {
     if (!*path)
@@ -339,7 +333,7 @@ static kvg_err apply_one(json_object **doc, const json_object *op, kvg_diag *d)
     json_object *value = NULL, *v = kvg_json_path(op, "value", NULL);
 
     if (!strcmp(name, "add")) {
-        if ((e = copy_value(v, &value)) != KVG_OK)
+        if ((e = kvg_json_copy(v, &value)) != KVG_OK)
             return e;
         return op_add(doc, path, value, d);
     }
@@ -350,7 +344,7 @@ static kvg_err apply_one(json_object **doc, const json_object *op, kvg_diag *d)
             return kvg_diag_set(d, KVG_EINVAL, "replace: path '%s' does not exist", path);
         if (*path && (e = op_remove(doc, path, NULL, d)) != KVG_OK)
             return e;
-        if ((e = copy_value(v, &value)) != KVG_OK)
+        if ((e = kvg_json_copy(v, &value)) != KVG_OK)
             return e;
         return op_add(doc, path, value, d);
     }
@@ -374,7 +368,7 @@ static kvg_err apply_one(json_object **doc, const json_object *op, kvg_diag *d)
             return e;
         return op_add(doc, path, value, d);
     }
-    if ((e = copy_value(kvg_jsonptr_get(*doc, from), &value)) != KVG_OK)
+    if ((e = kvg_json_copy(kvg_jsonptr_get(*doc, from), &value)) != KVG_OK)
         return e;
     return op_add(doc, path, value, d);
 }
@@ -384,11 +378,12 @@ kvg_err kvg_patch_apply(json_object **doc, const json_object *ops, kvg_diag *d)
     if (!doc || !json_object_is_type((json_object *)ops, json_type_array))
         return kvg_diag_set(d, KVG_EINVAL, "a JSON patch must be an array of operations");
     json_object *work = NULL;
-    if (*doc && json_object_deep_copy(*doc, &work, NULL) != 0)
-        return KVG_ENOMEM;
+    kvg_err e = kvg_json_copy(*doc, &work);
+    if (e != KVG_OK)
+        return e;
     size_t n = json_object_array_length((json_object *)ops);
     for (size_t i = 0; i < n; i++) {
-        kvg_err e = apply_one(&work, json_object_array_get_idx((json_object *)ops, i), d);
+        e = apply_one(&work, json_object_array_get_idx((json_object *)ops, i), d);
         if (e != KVG_OK) {
             kvg_diag_prefix(d, "operation %zu", i);
             json_object_put(work);

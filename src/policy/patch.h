@@ -25,15 +25,17 @@ kvg_err kvg_jsonptr_append(kvg_buf *b, const char *token);
 json_object *kvg_jsonptr_get(const json_object *doc, const char *ptr);
 
 /* Append {"op": op, "path": path[, "value": value]} to ops. value is taken
- * (also on error); NULL for "remove". */
+ * (also on error); NULL for "remove". A NULL op, path, or value of another
+ * op is read as a construction that failed in the caller: KVG_ENOMEM. */
 kvg_err kvg_patch_op(json_object *ops, const char *op, const char *path,
                      json_object *value);
 
 /* Make obj[tokens...] == value with the fewest operations: when the value is
  * already there, nothing; when the leaf exists, one "replace"; when a prefix
  * of the path is missing (or null), one "add" of the missing subtree, e.g.
- * add /metadata/annotations {"k":"v"}. value is taken. tokens are unescaped
- * object keys; a non-object on the way is replaced. */
+ * add /metadata/annotations {"k":"v"}. value is taken (NULL: KVG_ENOMEM, its
+ * construction failed). tokens are unescaped object keys; a non-object on
+ * the way is replaced. */
 kvg_err kvg_patch_set(json_object *ops, const json_object *obj,
                       const char *const *tokens, size_t n, json_object *value);
 

@@ -610,7 +610,7 @@ static void mutate_claims(kvg_ctx *c)
         for (size_t j = 0; j < json_object_array_length(list); j++)
             if (!strcmp(json_object_get_string(json_object_array_get_idx(list, j)), claim))
                 dup = true;
-        if (!dup && json_object_array_add(list, json_object_new_string(claim))) {
+        if (!dup && kvg_json_push(list, json_object_new_string(claim))) {
             json_object_put(list);
             c->err = KVG_ENOMEM;
             return;

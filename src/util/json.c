@@ -87,6 +87,44 @@ bool kvg_json_str_eq(const json_object *o, const char *key, const char *want)
     return s && want && !strcmp(s, want);
 }
 
+kvg_err kvg_json_set(json_object *obj, const char *key, json_object *val)
+{
+    if (!obj || !val || json_object_object_add(obj, key, val) != 0) {
+        json_object_put(val);
+        return KVG_ENOMEM;
+    }
+    return KVG_OK;
+}
+
+kvg_err kvg_json_set_str(json_object *obj, const char *key, const char *s)
+{
+    /* json_object_new_string(NULL) would crash in strlen */
+    return kvg_json_set(obj, key, s ? json_object_new_string(s) : NULL);
+}
+
+kvg_err kvg_json_push(json_object *arr, json_object *val)
+{
+    if (!arr || !val || json_object_array_add(arr, val) != 0) {
+        json_object_put(val);
+        return KVG_ENOMEM;
+    }
+    return KVG_OK;
+}
+
+json_object *kvg_json_child(json_object *obj, const char *key)
+{
+    json_object *child = json_object_new_object();
+    return kvg_json_set(obj, key, child) == KVG_OK ? child : NULL;
+}
+
+kvg_err kvg_json_copy(const json_object *src, json_object **out)
+{
+    *out = NULL; /* json-c refuses a non-NULL destination */
+    if (!src)
+        return KVG_OK;
+    return json_object_deep_copy((json_object *)src, out, NULL) == 0 ? KVG_OK : KVG_ENOMEM;
+}
+
 /* Line and column of byte offset `off`, for error messages. */
 static void offset_position(const char *text, size_t off, int *line, int *col)
 {

@@ -55,7 +55,7 @@ extern void __libc_free(void *);
 /* Armed only around kvg_admit(), in one thread. */
 static atomic_bool armed;
 static long n_allocs, fail_at; /* fail_at 0: never */
-static bool failed_once;
+static const void *failed_site; /* the call that was failed, for the report */
 
 /* Open-addressing set of live blocks allocated while armed. */
 #define LIVE_SLOTS (1u << 18)
@@ -90,21 +90,27 @@ static void live_del(void *p)
         }
 }
 
-/* Names the allocation sites of the blocks still live (addr2line them). */
+/* "file(symbol+0xoff)" of a code address (addr2line it). */
+static void site_name(const void *addr, char *buf, size_t len)
+{
+    Dl_info info;
+    bool named = dladdr(addr, &info) && info.dli_fname;
+    snprintf(buf, len, "%s(%s+%#lx)", named ? info.dli_fname : "?",
+             named && info.dli_sname ? info.dli_sname : "",
+             named ? (unsigned long)((const char *)addr -
+                                     (const char *)(info.dli_saddr ? info.dli_saddr
+                                                                   : info.dli_fbase))
+                   : 0ul);
+}
+
+/* Names the allocation sites of the blocks still live. */
 static void live_report(void)
 {
+    char site[512];
     for (size_t i = 0; i < LIVE_SLOTS; i++)
-        if (live[i] && live[i] != TOMB)
-        {
-            Dl_info info;
-            bool named = dladdr(live_caller[i], &info) && info.dli_fname;
-            fprintf(stderr, "test_alloc_failure: leaked block allocated from %s(%s+%#lx)\n",
-                    named ? info.dli_fname : "?",
-                    named && info.dli_sname ? info.dli_sname : "",
-                    named ? (unsigned long)((char *)live_caller[i] -
-                                            (char *)(info.dli_saddr ? info.dli_saddr
-                                                                    : info.dli_fbase))
-                          : 0ul);
+        if (live[i] && live[i] != TOMB) {
+            site_name(live_caller[i], site, sizeof site);
+            fprintf(stderr, "test_alloc_failure: leaked block allocated from %s\n", site);
         }
 }
 
@@ -132,7 +138,7 @@ static bool next_fails(const void *caller)
         return false;
     n_allocs++;
     if (fail_at && n_allocs == fail_at) {
-        failed_once = true;
+        failed_site = caller;
         return true;
     }
     return false;
@@ -200,9 +206,8 @@ char *strndup(const char *s, size_t n)
 }
 
 /* json-c constructors called by kvguard's code fail like allocations (they
- * return NULL / -1 on allocation failure); json-c's calls among its own
- * functions pass through. Only with KVG_ALLOC_JSONC=1: kvguard does not
- * handle every such NULL yet (docs/performance.md). */
+ * return NULL / -1 on allocation failure) in the second sweep; json-c's calls
+ * among its own functions pass through. */
 static bool jsonc_mode;
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 #define WRAP0(ret, name, fail)                                                \
@@ -329,21 +334,62 @@ static void load_world(void)
 
 #endif
 
-START_TEST(every_allocation_fails_once)
+#if KVG_INTERPOSE
+typedef struct tally {
+    long runs, errors, denies, same, bad; /* bad: survey only */
+} tally;
+
+/* KVG_ALLOC_SURVEY=1: report every failing run (leak, changed allow) and go
+ * on, instead of stopping at the first; the test then fails at the end. */
+static bool survey(void)
 {
-#if !KVG_INTERPOSE
-    fprintf(stderr, "test_alloc_failure: sanitizer build, sweep skipped "
-                    "(runs in the plain build)\n");
-    return;
-#else
-    const char *pre = getenv("LD_PRELOAD");
-    if (pre && strstr(pre, "vgpreload")) {
-        fprintf(stderr, "test_alloc_failure: under valgrind, sweep skipped\n");
-        return;
+    const char *s = getenv("KVG_ALLOC_SURVEY");
+    return s && !strcmp(s, "1");
+}
+
+/* One run whose n-th call fails: checked, counted. */
+static void check_run(const char *name, bool mutate, long n, long needed,
+                      const outcome *o, const outcome *ref, tally *t)
+{
+    char site[512];
+    const char *what = mutate ? "mutate" : "validate";
+    t->runs++;
+    site_name(failed_site, site, sizeof site);
+    if (n_live) {
+        live_report();
+        if (survey()) {
+            fprintf(stderr, "test_alloc_failure: %s (%s): failing call %ld (%s) leaks %ld blocks\n",
+                    name, what, n, site, n_live);
+            t->bad++;
+            forget_live();
+        }
     }
-    load_world();
-    jsonc_mode = getenv("KVG_ALLOC_JSONC") && !strcmp(getenv("KVG_ALLOC_JSONC"), "1");
-    long total_runs = 0, errors = 0, denies = 0, same = 0, survey_bad = 0;
+    ck_assert_msg(n_live == 0, "%s (%s): failing call %ld of %ld (%s) leaks %ld blocks",
+                  name, what, n, needed, site, n_live);
+    if (o->err != KVG_OK || !o->body) {
+        t->errors++;
+    } else if (!answer_allows(o->body)) {
+        t->denies++;
+    } else if (strcmp(o->body, ref->body) && survey()) {
+        fprintf(stderr, "test_alloc_failure: %s (%s): failing call %ld (%s) still allows, "
+                        "with a different answer\n", name, what, n, site);
+        t->bad++;
+    } else {
+        ck_assert_msg(!strcmp(o->body, ref->body),
+                      "%s (%s): failing call %ld of %ld (%s) still allows, "
+                      "with a different answer:\n%s\nexpected:\n%s",
+                      name, what, n, needed, site, o->body, ref->body);
+        t->same++;
+    }
+}
+
+/* Every review, validating and mutating, with the n-th call failing for
+ * every n up to the number of calls the request makes. */
+static void sweep(bool jsonc, tally *t)
+{
+    const char *mode = jsonc ? "json-c" : "malloc";
+    jsonc_mode = jsonc;
+    memset(t, 0, sizeof *t);
     for (size_t r = 0; r < N_REVIEWS; r++) {
         size_t len;
         char *review = kvg_test_read_source(REVIEWS[r], &len);
@@ -363,51 +409,66 @@ START_TEST(every_allocation_fails_once)
             for (long n = 1; n <= needed; n++) {
                 n_allocs = 0;
                 fail_at = n;
-                failed_once = false;
                 admit(review, len, mutate, &o);
-                total_runs++;
-                if (n_live && jsonc_mode) { /* survey: count, go on */
-                    fprintf(stderr, "test_alloc_failure: %s (%s): failing call %ld leaks %ld blocks\n",
-                            REVIEWS[r], mutate ? "mutate" : "validate", n, n_live);
-                    survey_bad++;
-                    forget_live();
-                }
-                if (n_live)
-                    live_report();
-                ck_assert_msg(n_live == 0, "%s (%s): failing allocation %ld of %ld leaks %ld blocks",
-                              REVIEWS[r], mutate ? "mutate" : "validate", n, needed, n_live);
-                if (o.err != KVG_OK || !o.body) {
-                    errors++;
-                } else if (!answer_allows(o.body)) {
-                    denies++;
-                } else if (jsonc_mode && strcmp(o.body, ref.body)) {
-                    fprintf(stderr, "test_alloc_failure: %s (%s): failing call %ld still allows, "
-                            "with a different answer\n", REVIEWS[r],
-                            mutate ? "mutate" : "validate", n);
-                    survey_bad++;
-                } else {
-                    ck_assert_msg(!strcmp(o.body, ref.body),
-                                  "%s (%s): failing allocation %ld of %ld still allows, "
-                                  "with a different answer:\n%s\nexpected:\n%s",
-                                  REVIEWS[r], mutate ? "mutate" : "validate", n, needed,
-                                  o.body, ref.body);
-                    same++;
-                }
+                check_run(REVIEWS[r], mutate, n, needed, &o, &ref, t);
                 free(o.body);
             }
             fail_at = 0;
-            fprintf(stderr, "test_alloc_failure: %-55s %-8s %5ld allocations swept\n",
+            fprintf(stderr, "test_alloc_failure: [%s] %-55s %-8s %5ld calls swept\n", mode,
                     REVIEWS[r], mutate ? "mutate" : "validate", needed);
             free(ref.body);
         }
         free(review);
     }
-    fprintf(stderr, "test_alloc_failure: %ld runs: %ld errors, %ld denies, %ld unchanged answers\n",
-            total_runs, errors, denies, same);
-    if (jsonc_mode)
-        fprintf(stderr, "test_alloc_failure: json-c survey: %ld failing runs leak or "
-                "change an allowed answer\n", survey_bad);
-    ck_assert_int_gt(total_runs, 100);
+    fprintf(stderr, "test_alloc_failure: [%s] %ld runs: %ld errors, %ld denies, "
+                    "%ld unchanged answers, %ld leaking or changed\n",
+            mode, t->runs, t->errors, t->denies, t->same, t->bad);
+    ck_assert_int_eq(t->bad, 0);
+    ck_assert_int_gt(t->runs, 100);
+}
+
+/* Skipped where the interposition cannot work; says so. */
+static bool sweep_skipped(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre && strstr(pre, "vgpreload")) {
+        fprintf(stderr, "test_alloc_failure: under valgrind, sweep skipped\n");
+        return true;
+    }
+    return false;
+}
+#endif
+
+/* malloc, calloc, realloc, strdup, strndup made by kvguard's code fail. */
+START_TEST(every_allocation_fails_once)
+{
+#if !KVG_INTERPOSE
+    fprintf(stderr, "test_alloc_failure: sanitizer build, sweep skipped "
+                    "(runs in the plain build)\n");
+#else
+    tally t;
+    if (sweep_skipped())
+        return;
+    load_world();
+    sweep(false, &t);
+    kvg_store_free(store);
+#endif
+}
+END_TEST
+
+/* The same, and the json-c constructors called by kvguard fail as well
+ * (json_object_new_*, object/array add, deep copy, to_json_string): a
+ * failed construction must surface as an error, never as a smaller patch. */
+START_TEST(every_jsonc_call_fails_once)
+{
+#if !KVG_INTERPOSE
+    fprintf(stderr, "test_alloc_failure: sanitizer build, json-c sweep skipped\n");
+#else
+    tally t;
+    if (sweep_skipped())
+        return;
+    load_world();
+    sweep(true, &t);
     kvg_store_free(store);
 #endif
 }
@@ -419,6 +480,7 @@ int main(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, every_allocation_fails_once);
+    tcase_add_test(tc, every_jsonc_call_fails_once);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
