@@ -21,7 +21,9 @@
  * under valgrind its own: the sweep is skipped there (said on stderr). */
 #include <check.h>
 #include <json-c/json.h>
+#include <dirent.h>
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "kvguard/admission.h"
+#include "kvguard/config.h"
 #include "kvguard/log.h"
 #include "kvguard/metrics.h"
 #include "kvguard/view.h"
@@ -264,8 +267,14 @@ void free(void *p)
 #endif
 
 #if KVG_INTERPOSE
-static kvg_store *store;
-static kvg_policy_config policy;
+/* One AdmissionReview and what it is decided against. */
+typedef struct subject {
+    char name[4200]; /* for messages */
+    char *review;   /* owned */
+    size_t len;
+    kvg_store *store; /* owned */
+    kvg_config cfg;   /* its policy part is used */
+} subject;
 
 static const char *const REVIEWS[] = {
     "examples/reviews/snapshot-zfs-vm-allowed.json",
@@ -276,6 +285,7 @@ static const char *const REVIEWS[] = {
     "examples/reviews/datavolume-clone-empty-namespace.json",
 };
 #define N_REVIEWS (sizeof REVIEWS / sizeof REVIEWS[0])
+#define CASES_DIR KVG_SOURCE_DIR "/tests/cases"
 
 typedef struct outcome {
     kvg_err err;
@@ -288,7 +298,7 @@ static bool answer_allows(const char *body)
     return body && strstr(body, "\"allowed\":true") != NULL;
 }
 
-static void admit(const char *review, size_t len, bool mutate, outcome *o)
+static void admit(const subject *s, bool mutate, outcome *o)
 {
     kvg_admit_opts opts = {.mutate = mutate};
     kvg_buf out;
@@ -296,10 +306,9 @@ static void admit(const char *review, size_t len, bool mutate, outcome *o)
     kvg_diag d = {{0}};
     memset(&res, 0, sizeof res);
     kvg_buf_init(&out, 0);
-#if KVG_INTERPOSE
     atomic_store(&armed, true);
-#endif
-    o->err = kvg_admit(&policy, kvg_store_view(store), review, len, &opts, &out, &res, &d);
+    o->err = kvg_admit(&s->cfg.policy, kvg_store_view(s->store), s->review, s->len, &opts,
+                       &out, &res, &d);
     o->allowed = res.allowed;
     char *copy = NULL;
     if (out.data) {
@@ -315,28 +324,72 @@ static void admit(const char *review, size_t len, bool mutate, outcome *o)
      * is a leak. */
     kvg_metrics_reset();
     kvg_view_drop_parsed(); /* trees kept for the next request are no leak */
-#if KVG_INTERPOSE
     atomic_store(&armed, false);
     if (copy)
         live_del(copy); /* the harness's own, freed by the caller */
-#endif
     o->body = copy;
 }
 
-static void load_world(void)
+static char *slurp(const char *path, size_t *len)
+{
+    kvg_buf b;
+    kvg_buf_init(&b, 0);
+    if (kvg_buf_read_file(&b, path, NULL) != KVG_OK) {
+        kvg_buf_free(&b);
+        return NULL;
+    }
+    return kvg_buf_steal(&b, len);
+}
+
+/* A data-driven case (tests/cases/README.md) as tests/unit/test_cases.c
+ * loads it; false (nothing loaded) when it has no review.json (YAML reviews
+ * are not swept).
+ * view.json (kinds not synced) is not applied: the case then runs on the
+ * full view, a request like any other. */
+static bool subject_load_case(subject *s, const char *dir)
+{
+    char path[4200];
+    kvg_diag d = {{0}};
+    struct stat st;
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", dir + strlen(KVG_SOURCE_DIR) + 1);
+    snprintf(path, sizeof path, "%s/review.json", dir);
+    if (!(s->review = slurp(path, &s->len)))
+        return false;
+    ck_assert_int_eq(kvg_config_init(&s->cfg), KVG_OK);
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    size_t len;
+    char *text = slurp(path, &len);
+    if (text)
+        ck_assert_msg(kvg_config_load_text(&s->cfg, text, len, path, &d) == KVG_OK, "%s", d.msg);
+    free(text);
+    snprintf(path, sizeof path, "%s/cluster", dir);
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        snprintf(path, sizeof path, "%s/examples/cluster", KVG_SOURCE_DIR);
+    ck_assert_msg(kvg_files_load(path, &s->store, &d) == KVG_OK, "%s: %s", s->name, d.msg);
+    return true;
+}
+
+static void subject_load_example(subject *s, const char *review)
 {
     kvg_diag d = {{0}};
-    kvg_log_set_level(KVG_LOG_ERROR);
-    kvg_policy_config_init(&policy);
-    ck_assert_msg(kvg_files_load(KVG_SOURCE_DIR "/examples/cluster", &store, &d) == KVG_OK,
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", review);
+    s->review = kvg_test_read_source(review, &s->len);
+    ck_assert_int_eq(kvg_config_init(&s->cfg), KVG_OK);
+    ck_assert_msg(kvg_files_load(KVG_SOURCE_DIR "/examples/cluster", &s->store, &d) == KVG_OK,
                   "%s", d.msg);
 }
 
-#endif
+static void subject_free(subject *s)
+{
+    free(s->review);
+    kvg_store_free(s->store);
+    kvg_config_free(&s->cfg);
+}
 
-#if KVG_INTERPOSE
 typedef struct tally {
-    long runs, errors, denies, same, bad; /* bad: survey only */
+    long subjects, runs, errors, denies, same, bad; /* bad: survey only */
 } tally;
 
 /* KVG_ALLOC_SURVEY=1: report every failing run (leak, changed allow) and go
@@ -383,48 +436,96 @@ static void check_run(const char *name, bool mutate, long n, long needed,
     }
 }
 
-/* Every review, validating and mutating, with the n-th call failing for
+/* The subject, validating and mutating, with the n-th call failing for
  * every n up to the number of calls the request makes. */
-static void sweep(bool jsonc, tally *t)
+static void sweep_subject(const subject *s, tally *t)
+{
+    t->subjects++;
+    for (int mutate = 0; mutate < 2; mutate++) {
+        outcome ref, o;
+        fail_at = 0;
+        admit(s, mutate, &ref); /* warm-up: one-time initialisation */
+        free(ref.body);
+        n_allocs = 0;
+        admit(s, mutate, &ref);
+        long needed = n_allocs;
+        ck_assert_msg(ref.err == KVG_OK && ref.body, "%s: no answer without failure", s->name);
+        if (n_live)
+            live_report();
+        ck_assert_msg(n_live == 0, "%s: %ld blocks leaked without failure", s->name, n_live);
+        for (long n = 1; n <= needed; n++) {
+            n_allocs = 0;
+            fail_at = n;
+            admit(s, mutate, &o);
+            check_run(s->name, mutate, n, needed, &o, &ref, t);
+            free(o.body);
+        }
+        fail_at = 0;
+        free(ref.body);
+    }
+}
+
+static int subdirs(const char *dir, struct dirent ***out)
+{
+    int n = scandir(dir, out, NULL, alphasort);
+    ck_assert_msg(n >= 0, "cannot list %s", dir);
+    return n;
+}
+
+/* Every case of tests/cases (groups ending in -fixtures hold none). */
+static void sweep_cases(tally *t)
+{
+    struct dirent **groups;
+    int ng = subdirs(CASES_DIR, &groups);
+    for (int g = 0; g < ng; g++) {
+        char gdir[1200];
+        struct dirent **cases;
+        const char *gname = groups[g]->d_name;
+        size_t gl = strlen(gname);
+        bool skip = gname[0] == '.' || (gl > 9 && !strcmp(gname + gl - 9, "-fixtures"));
+        snprintf(gdir, sizeof gdir, "%s/%s", CASES_DIR, gname);
+        int nc = skip ? 0 : scandir(gdir, &cases, NULL, alphasort);
+        for (int c = 0; c < nc; c++) {
+            char cdir[2600];
+            subject s;
+            snprintf(cdir, sizeof cdir, "%s/%s", gdir, cases[c]->d_name);
+            if (cases[c]->d_name[0] != '.' && subject_load_case(&s, cdir)) {
+                sweep_subject(&s, t);
+                subject_free(&s);
+            }
+            free(cases[c]);
+        }
+        if (nc > 0)
+            free(cases);
+        free(groups[g]);
+    }
+    free(groups);
+}
+
+/* The example reviews, then every data-driven case. */
+static void sweep(bool jsonc)
 {
     const char *mode = jsonc ? "json-c" : "malloc";
+    tally ex = {0}, cs = {0};
     jsonc_mode = jsonc;
-    memset(t, 0, sizeof *t);
+    kvg_log_set_level(KVG_LOG_ERROR);
     for (size_t r = 0; r < N_REVIEWS; r++) {
-        size_t len;
-        char *review = kvg_test_read_source(REVIEWS[r], &len);
-        for (int mutate = 0; mutate < 2; mutate++) {
-            outcome ref, o;
-            fail_at = 0;
-            admit(review, len, mutate, &ref); /* warm-up: one-time initialisation */
-            free(ref.body);
-            n_allocs = 0;
-            admit(review, len, mutate, &ref);
-            long needed = n_allocs;
-            ck_assert_int_eq(ref.err, KVG_OK);
-            ck_assert_ptr_nonnull(ref.body);
-            if (n_live)
-                live_report();
-            ck_assert_msg(n_live == 0, "%s: %ld blocks leaked without failure", REVIEWS[r], n_live);
-            for (long n = 1; n <= needed; n++) {
-                n_allocs = 0;
-                fail_at = n;
-                admit(review, len, mutate, &o);
-                check_run(REVIEWS[r], mutate, n, needed, &o, &ref, t);
-                free(o.body);
-            }
-            fail_at = 0;
-            fprintf(stderr, "test_alloc_failure: [%s] %-55s %-8s %5ld calls swept\n", mode,
-                    REVIEWS[r], mutate ? "mutate" : "validate", needed);
-            free(ref.body);
-        }
-        free(review);
+        subject s;
+        subject_load_example(&s, REVIEWS[r]);
+        sweep_subject(&s, &ex);
+        subject_free(&s);
     }
-    fprintf(stderr, "test_alloc_failure: [%s] %ld runs: %ld errors, %ld denies, "
-                    "%ld unchanged answers, %ld leaking or changed\n",
-            mode, t->runs, t->errors, t->denies, t->same, t->bad);
-    ck_assert_int_eq(t->bad, 0);
-    ck_assert_int_gt(t->runs, 100);
+    sweep_cases(&cs);
+    const tally *ts[] = {&ex, &cs};
+    const char *what[] = {"example reviews", "tests/cases"};
+    for (int i = 0; i < 2; i++)
+        fprintf(stderr, "test_alloc_failure: [%s] %ld %s: %ld runs: %ld errors, %ld denies, "
+                        "%ld unchanged answers, %ld leaking or changed\n",
+                mode, ts[i]->subjects, what[i], ts[i]->runs, ts[i]->errors, ts[i]->denies,
+                ts[i]->same, ts[i]->bad);
+    ck_assert_int_eq(ex.bad + cs.bad, 0);
+    ck_assert_int_gt(ex.runs, 100);
+    ck_assert_int_gt(cs.subjects, 100);
 }
 
 /* Skipped where the interposition cannot work; says so. */
@@ -446,12 +547,8 @@ START_TEST(every_allocation_fails_once)
     fprintf(stderr, "test_alloc_failure: sanitizer build, sweep skipped "
                     "(runs in the plain build)\n");
 #else
-    tally t;
-    if (sweep_skipped())
-        return;
-    load_world();
-    sweep(false, &t);
-    kvg_store_free(store);
+    if (!sweep_skipped())
+        sweep(false);
 #endif
 }
 END_TEST
@@ -464,12 +561,8 @@ START_TEST(every_jsonc_call_fails_once)
 #if !KVG_INTERPOSE
     fprintf(stderr, "test_alloc_failure: sanitizer build, json-c sweep skipped\n");
 #else
-    tally t;
-    if (sweep_skipped())
-        return;
-    load_world();
-    sweep(true, &t);
-    kvg_store_free(store);
+    if (!sweep_skipped())
+        sweep(true);
 #endif
 }
 END_TEST
