@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvguard/admission.h"
 #include "kvguard/config.h"
@@ -285,7 +286,7 @@ static const char *const REVIEWS[] = {
     "examples/reviews/datavolume-clone-empty-namespace.json",
 };
 #define N_REVIEWS (sizeof REVIEWS / sizeof REVIEWS[0])
-#define CASES_DIR KVG_SOURCE_DIR "/tests/cases"
+#define CASES_DIR "tests/cases" /* below KVG_SOURCE_DIR */
 
 typedef struct outcome {
     kvg_err err;
@@ -330,15 +331,12 @@ static void admit(const subject *s, bool mutate, outcome *o)
     o->body = copy;
 }
 
-static char *slurp(const char *path, size_t *len)
+/* The file rel below the source tree, or NULL when there is none. */
+static char *read_if_any(const char *rel, size_t *len)
 {
-    kvg_buf b;
-    kvg_buf_init(&b, 0);
-    if (kvg_buf_read_file(&b, path, NULL) != KVG_OK) {
-        kvg_buf_free(&b);
-        return NULL;
-    }
-    return kvg_buf_steal(&b, len);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s", KVG_SOURCE_DIR, rel);
+    return access(path, R_OK) == 0 ? kvg_test_read_source(rel, len) : NULL;
 }
 
 /* A data-driven case (tests/cases/README.md) as tests/unit/test_cases.c
@@ -351,19 +349,19 @@ static bool subject_load_case(subject *s, const char *dir)
     char path[4200];
     kvg_diag d = {{0}};
     struct stat st;
+    size_t len;
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", dir + strlen(KVG_SOURCE_DIR) + 1);
+    snprintf(s->name, sizeof s->name, "%s", dir);
     snprintf(path, sizeof path, "%s/review.json", dir);
-    if (!(s->review = slurp(path, &s->len)))
+    if (!(s->review = read_if_any(path, &s->len)))
         return false;
     ck_assert_int_eq(kvg_config_init(&s->cfg), KVG_OK);
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    size_t len;
-    char *text = slurp(path, &len);
+    char *text = read_if_any(path, &len);
     if (text)
         ck_assert_msg(kvg_config_load_text(&s->cfg, text, len, path, &d) == KVG_OK, "%s", d.msg);
     free(text);
-    snprintf(path, sizeof path, "%s/cluster", dir);
+    snprintf(path, sizeof path, "%s/%s/cluster", KVG_SOURCE_DIR, dir);
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         snprintf(path, sizeof path, "%s/examples/cluster", KVG_SOURCE_DIR);
     ck_assert_msg(kvg_files_load(path, &s->store, &d) == KVG_OK, "%s: %s", s->name, d.msg);
@@ -465,30 +463,24 @@ static void sweep_subject(const subject *s, tally *t)
     }
 }
 
-static int subdirs(const char *dir, struct dirent ***out)
-{
-    int n = scandir(dir, out, NULL, alphasort);
-    ck_assert_msg(n >= 0, "cannot list %s", dir);
-    return n;
-}
-
 /* Every case of tests/cases (groups ending in -fixtures hold none). */
 static void sweep_cases(tally *t)
 {
     struct dirent **groups;
-    int ng = subdirs(CASES_DIR, &groups);
+    int ng = scandir(KVG_SOURCE_DIR "/" CASES_DIR, &groups, NULL, alphasort);
+    ck_assert_msg(ng > 0, "cannot list %s", CASES_DIR);
     for (int g = 0; g < ng; g++) {
         char gdir[1200];
         struct dirent **cases;
         const char *gname = groups[g]->d_name;
         size_t gl = strlen(gname);
         bool skip = gname[0] == '.' || (gl > 9 && !strcmp(gname + gl - 9, "-fixtures"));
-        snprintf(gdir, sizeof gdir, "%s/%s", CASES_DIR, gname);
+        snprintf(gdir, sizeof gdir, "%s/%s/%s", KVG_SOURCE_DIR, CASES_DIR, gname);
         int nc = skip ? 0 : scandir(gdir, &cases, NULL, alphasort);
         for (int c = 0; c < nc; c++) {
             char cdir[2600];
             subject s;
-            snprintf(cdir, sizeof cdir, "%s/%s", gdir, cases[c]->d_name);
+            snprintf(cdir, sizeof cdir, "%s/%s/%s", CASES_DIR, gname, cases[c]->d_name);
             if (cases[c]->d_name[0] != '.' && subject_load_case(&s, cdir)) {
                 sweep_subject(&s, t);
                 subject_free(&s);
