@@ -166,7 +166,7 @@ static void dv_name(const render *r, const char *volume, char out[K8S_NAME_MAX +
 }
 
 /* Fills t (a new, empty object) with the dataVolumeTemplates entry cloning
- * one source claim. Keys in KubeVirt's order. */
+ * one source claim. Keys are added in output order. */
 static kvg_err dv_template(render *r, const char *name, const char *claim,
                            const json_object *pvc, json_object *t)
 {
@@ -176,7 +176,7 @@ static kvg_err dv_template(render *r, const char *name, const char *claim,
     json_object *storage = kvg_json_child(spec, "storage");
     json_object *modes = NULL;
     kvg_err e;
-    if (!storage) /* would stay missing: nothing below fails for it */
+    if (!storage) /* every set on it below is optional: none would fail */
         return oom();
     if ((e = kvg_json_set_str(meta, "name", name)) ||
         /* A WaitForFirstConsumer target would wait for the (halted) VM
@@ -429,7 +429,7 @@ static kvg_err build_spec(render *r, const json_object *src_spec)
         return kvg_diag_set(r->d, KVG_EINVAL, "source VM has no spec.template.spec");
     json_object *tmeta = kvg_json_path(tmpl, "metadata", NULL);
     e = filter_map(kvg_json_path(tmeta, "labels", NULL),
-                           kvg_json_path(r->spec, "template", "labelFilters", NULL));
+                   kvg_json_path(r->spec, "template", "labelFilters", NULL));
     if (e == KVG_OK)
         e = filter_map(kvg_json_path(tmeta, "annotations", NULL),
                        kvg_json_path(r->spec, "template", "annotationFilters", NULL));

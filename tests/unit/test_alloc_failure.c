@@ -1,7 +1,9 @@
 /* Allocation-failure testing of the review path: kvg_admit() over the
- * example reviews (validating and mutating, against the example cluster),
- * with the n-th allocation failing, for every n up to the number of
- * allocations the request needs.
+ * example reviews (against the example cluster) and every data-driven case
+ * of tests/cases (against its cluster and config), validating and mutating,
+ * with the n-th call failing, for every n up to the number of calls the
+ * request makes. Two sweeps: allocations only, then allocations and the
+ * json-c constructors kvguard calls.
  *
  * This program replaces malloc/calloc/realloc/free (glibc routes its own
  * internal allocations, strdup included, through the replacements) with
@@ -17,6 +19,9 @@
  *    that denies, or exactly the answer of the run without failure. An
  *    "allowed" that differs from the reference (a rule skipped, a warning or
  *    a patch lost) fails the test.
+ * A failure names the failed call's return address: addr2line -e
+ * build/tests/test_alloc_failure 0x... gives the line. KVG_ALLOC_SURVEY=1
+ * lists every failing run instead of stopping at the first.
  * Under ASan the interposition would fight the sanitizer's allocator, and
  * under valgrind its own: the sweep is skipped there (said on stderr). */
 #include <check.h>
