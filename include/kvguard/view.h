@@ -176,6 +176,10 @@ kvg_err kvg_view_resource_version(const kvg_view *v, kvg_kind kind, char *buf,
  *       {name, persistentVolumeClaim (whole: claimName, readOnly)} or
  *       {name, dataVolume (whole)}; other volumes are dropped,
  *     status.phase.
+ *   VirtualMachineInstance: only apiVersion, kind, metadata (whole, as
+ *     above) and status.{phase, conditions} are kept.
+ *   PersistentVolumeClaim: CDI's progress annotations
+ *     (cdi.kubevirt.io/storage.{condition,pod,import,populator}.*) are removed.
  * Exposed for backends that want to prune before queueing an object. */
 void kvg_prune_object(kvg_kind kind, json_object *obj);
 

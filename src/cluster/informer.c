@@ -36,6 +36,12 @@ struct kvg_informers {
     atomic_bool stop;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* wakes sleepers on stop */
+    /* One LIST at a time: a page is held as json-c trees (~10x its text)
+     * while it is sorted into the store, so sixteen kinds listing at once
+     * multiply the peak, and what one relist keeps would be allocated
+     * between another's trees, pinning their heap pages after they are
+     * freed. Lists are few (start-up, 410 Gone), watches do not wait. */
+    pthread_mutex_t list_gate;
     kinformer *k;
     size_t n;
 };
@@ -195,7 +201,17 @@ static kvg_err collect(json_object *item, void *ud)
     return kvg_store_batch_add(k->relist, item);
 }
 
+static kvg_err list_into_store(kinformer *k);
+
 static kvg_err relist(kinformer *k)
+{
+    pthread_mutex_lock(&k->inf->list_gate);
+    kvg_err e = list_into_store(k);
+    pthread_mutex_unlock(&k->inf->list_gate);
+    return e;
+}
+
+static kvg_err list_into_store(kinformer *k)
 {
     kvg_kube_list_opts lo = {.limit = k->inf->o.page_limit};
     kvg_kube_call call;
@@ -376,6 +392,7 @@ static void free_informers(kvg_informers *inf)
     if (inf->owns_client)
         kvg_kube_client_free(inf->client);
     pthread_mutex_destroy(&inf->mu);
+    pthread_mutex_destroy(&inf->list_gate);
     pthread_cond_destroy(&inf->cv);
     free(inf->k);
     free(inf);
@@ -420,6 +437,7 @@ kvg_err kvg_informers_start_opts(kvg_kube_client *client, kvg_store *store,
         kvg_informers_opts_init(&inf->o);
     atomic_init(&inf->stop, false);
     pthread_mutex_init(&inf->mu, NULL);
+    pthread_mutex_init(&inf->list_gate, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

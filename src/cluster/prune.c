@@ -37,19 +37,20 @@ static bool in_list(const char *key, const char *const *keep)
     return false;
 }
 
-/* Delete every key of o not in keep (NULL-terminated). */
-static void keep_only(json_object *o, const char *const *keep)
+/* Delete every key of o for which doomed(key, ud) holds. */
+static void delete_keys(json_object *o, bool (*doomed)(const char *key, const void *ud),
+                        const void *ud)
 {
     if (!o || !json_object_is_type(o, json_type_object))
         return;
-    /* Deleting while iterating a json-c object is not allowed: collect first.
-     * Objects are small here, so a bounded two-pass loop is enough. */
+    /* Deleting while iterating a json-c object is not allowed: find one,
+     * delete it, look again. Objects are small here. */
     for (;;) {
         const char *victim = NULL;
         json_object_object_foreach(o, key, val)
         {
             (void)val;
-            if (!in_list(key, keep)) {
+            if (doomed(key, ud)) {
                 victim = key;
                 break;
             }
@@ -58,6 +59,17 @@ static void keep_only(json_object *o, const char *const *keep)
             return;
         json_object_object_del(o, victim);
     }
+}
+
+static bool not_kept(const char *key, const void *keep)
+{
+    return !in_list(key, keep);
+}
+
+/* Delete every key of o not in keep (NULL-terminated). */
+static void keep_only(json_object *o, const char *const *keep)
+{
+    delete_keys(o, not_kept, keep);
 }
 
 /* spec.volumes: keep only claim-backed volumes, reduced to name + source. */
@@ -101,6 +113,37 @@ static void prune_pod(json_object *pod)
     keep_only(kvg_json_path(pod, "status", NULL), status);
 }
 
+/* A VMI is read for its owner, its phase and its conditions (power state,
+ * guest agent); its status otherwise repeats the VM's spec and the guest's
+ * network, OS and migration details, and changes with every heartbeat. */
+static void prune_vmi(json_object *vmi)
+{
+    static const char *const top[] = {"apiVersion", "kind", "metadata", "status", NULL};
+    static const char *const status[] = {"phase", "conditions", NULL};
+    keep_only(vmi, top);
+    keep_only(kvg_json_path(vmi, "status", NULL), status);
+}
+
+/* CDI's progress bookkeeping on the claims it fills (import pod state,
+ * condition mirrors, populator progress): a third of a typical claim, never
+ * read. Its content type and everything else stay. */
+static bool cdi_chatter(const char *key, const void *ud)
+{
+    static const char *const prefixes[] = {
+        "cdi.kubevirt.io/storage.condition.", "cdi.kubevirt.io/storage.pod.",
+        "cdi.kubevirt.io/storage.import.", "cdi.kubevirt.io/storage.populator.", NULL};
+    (void)ud;
+    for (const char *const *p = prefixes; *p; p++)
+        if (strncmp(key, *p, strlen(*p)) == 0)
+            return true;
+    return false;
+}
+
+static void prune_pvc(json_object *pvc)
+{
+    delete_keys(kvg_json_path(pvc, "metadata", "annotations", NULL), cdi_chatter, NULL);
+}
+
 /* json-c gives every object a 16-slot hash table (~0.7 KiB) and every array
  * 32 slots, whatever they hold; cached objects never grow again, so shrink
  * both to fit. lh_table_resize() is declared in json-c's public linkhash.h.
@@ -138,5 +181,9 @@ void kvg_prune_object(kvg_kind kind, json_object *obj)
     strip_common(obj);
     if (kind == KVG_KIND_POD)
         prune_pod(obj);
+    else if (kind == KVG_KIND_VMI)
+        prune_vmi(obj);
+    else if (kind == KVG_KIND_PVC)
+        prune_pvc(obj);
     compact(obj, 0);
 }

@@ -371,6 +371,45 @@ static void assert_keys(const json_object *o, const char *const *want)
     ck_assert_int_eq(json_object_object_length(o), n);
 }
 
+START_TEST(prune_vmi_and_pvc)
+{
+    kvg_store *s = new_store();
+    const kvg_view *v = kvg_store_view(s);
+    json_object *vmi = json_tokener_parse(
+        "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstance\",\"metadata\":"
+        "{\"name\":\"vm1\",\"namespace\":\"vms\",\"uid\":\"u1\",\"ownerReferences\":[{\"kind\":"
+        "\"VirtualMachine\",\"name\":\"vm1\"}],\"annotations\":{\"a\":\"b\"}},\"spec\":"
+        "{\"domain\":{}},\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":"
+        "\"AgentConnected\",\"status\":\"True\"}],\"guestOSInfo\":{\"id\":\"fedora\"},"
+        "\"interfaces\":[]}}");
+    json_object *pvc = json_tokener_parse(
+        "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+        "\"d\",\"namespace\":\"vms\",\"annotations\":{\"cdi.kubevirt.io/storage.contentType\":"
+        "\"kubevirt\",\"cdi.kubevirt.io/storage.pod.phase\":\"Succeeded\","
+        "\"cdi.kubevirt.io/storage.condition.running\":\"false\","
+        "\"cdi.kubevirt.io/storage.import.endpoint\":\"https://x\","
+        "\"cdi.kubevirt.io/storage.populator.progress\":\"100%\",\"mine\":\"kept\"}},"
+        "\"spec\":{\"storageClassName\":\"zfs\"},\"status\":{\"phase\":\"Bound\"}}");
+    ck_assert_int_eq(kvg_store_put(s, KVG_KIND_VMI, vmi), KVG_OK);
+    ck_assert_int_eq(kvg_store_put(s, KVG_KIND_PVC, pvc), KVG_OK);
+    kvg_view_begin(v);
+    const json_object *i = kvg_view_get(v, KVG_KIND_VMI, "vms", "vm1");
+    static const char *const top[] = {"apiVersion", "kind", "metadata", "status", NULL};
+    static const char *const meta[] = {"name", "namespace", "uid", "ownerReferences",
+                                       "annotations", NULL};
+    static const char *const status[] = {"phase", "conditions", NULL};
+    assert_keys(i, top);
+    assert_keys(kvg_json_path(i, "metadata", NULL), meta);
+    assert_keys(kvg_json_path(i, "status", NULL), status);
+    const json_object *c = kvg_view_get(v, KVG_KIND_PVC, "vms", "d");
+    static const char *const ann[] = {"cdi.kubevirt.io/storage.contentType", "mine", NULL};
+    assert_keys(kvg_json_path(c, "metadata", "annotations", NULL), ann);
+    ck_assert_str_eq(kvg_json_str(c, "spec", "storageClassName", NULL), "zfs");
+    kvg_view_end(v);
+    kvg_store_free(s);
+}
+END_TEST
+
 START_TEST(prune_pod)
 {
     kvg_store *s = new_store();
@@ -862,6 +901,7 @@ static Suite *suite(void)
     tcase_add_test(tc, state_and_resource_version);
     tcase_add_test(tc, prune_common);
     tcase_add_test(tc, prune_pod);
+    tcase_add_test(tc, prune_vmi_and_pvc);
     tcase_add_test(tc, compaction_keeps_content);
     tcase_add_test(tc, compact_kind_roundtrip);
     tcase_add_test(tc, compact_by_default);
