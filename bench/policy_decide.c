@@ -2,7 +2,11 @@
  * against a cluster view of about 11,000 objects (50 namespaces x 40 VMs,
  * each VM with a PVC and a DataVolume, half of them running, a snapshot and
  * its content for every other VM). Prints p50/p99/max latency per request
- * type. Usage: bench_policy_decide [iterations per type, default 20000] */
+ * type, three times: every kind kept as json-c trees; the default layout
+ * (bulk kinds compact) with the thread's parsed trees warm, as for a burst
+ * of requests about one VM; and the same with them dropped before every
+ * decision, as for a request about an object nobody asked about lately.
+ * Usage: bench_policy_decide [iterations per type, default 20000] */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -126,7 +130,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static void run(const kvg_policy_config *cfg, const kvg_view *v, const bench_req *b,
-                int iters)
+                int iters, bool cold)
 {
     kvg_request req;
     kvg_decide_opts o = {.mutate = b->mutate};
@@ -144,6 +148,8 @@ static void run(const kvg_policy_config *cfg, const kvg_view *v, const bench_req
     req.old_object = b->old;
     for (int i = 0; i < iters; i++) {
         kvg_decision d;
+        if (cold)
+            kvg_view_drop_parsed();
         double t0 = now();
         kvg_decision_init(&d);
         if (kvg_policy_decide(cfg, v, &req, &o, &d)) {
@@ -163,16 +169,9 @@ static void run(const kvg_policy_config *cfg, const kvg_view *v, const bench_req
 int main(int argc, char **argv)
 {
     int iters = argc > 1 ? atoi(argv[1]) : 20000;
-    kvg_store *s;
     kvg_policy_config cfg;
-    size_t total = 0;
     if (iters < 100)
         iters = 100;
-    if (kvg_store_new(&s))
-        return 1;
-    fill(s);
-    for (int k = 0; k < KVG_KIND_COUNT; k++)
-        total += kvg_view_count(kvg_store_view(s), (kvg_kind)k);
     kvg_policy_config_init(&cfg);
     bench_req reqs[] = {
         {"snapshot CREATE (running, 2 disks)", "snapshot.kubevirt.io", "v1beta1",
@@ -219,13 +218,32 @@ int main(int argc, char **argv)
            "\"source\":{\"pvc\":{\"namespace\":\"ns-23\",\"name\":\"vm-1-data\"}},"
            "\"storage\":{\"storageClassName\":\"openebs-zfspv\",\"resources\":{\"requests\":{\"storage\":\"20Gi\"}}}}}"), NULL},
     };
-    printf("kvguard policy engine: %zu objects in the view, %d decisions per type\n", total, iters);
-    printf("%-34s %-7s %9s %9s %9s\n", "request", "result", "p50 us", "p99 us", "max us");
+    static const struct { const char *title; bool trees, cold; } layouts[] = {
+        {"every kind as json-c trees", true, false},
+        {"default (bulk kinds compact), parsed trees warm", false, false},
+        {"default (bulk kinds compact), parsed trees dropped before each decision", false, true},
+    };
+    for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++) {
+        kvg_store *s;
+        size_t total = 0;
+        if (kvg_store_new(&s))
+            return 1;
+        for (int k = 0; layouts[l].trees && k < KVG_KIND_COUNT; k++)
+            kvg_store_set_compact(s, (kvg_kind)k, false);
+        fill(s);
+        for (int k = 0; k < KVG_KIND_COUNT; k++)
+            total += kvg_view_count(kvg_store_view(s), (kvg_kind)k);
+        printf("\nkvguard policy engine, %s: %zu objects in the view, %d decisions per type\n",
+               layouts[l].title, total, iters);
+        printf("%-34s %-7s %9s %9s %9s\n", "request", "result", "p50 us", "p99 us", "max us");
+        for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+            run(&cfg, kvg_store_view(s), &reqs[i], iters, layouts[l].cold);
+        kvg_view_drop_parsed();
+        kvg_store_free(s);
+    }
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
-        run(&cfg, kvg_store_view(s), &reqs[i], iters);
         json_object_put(reqs[i].obj);
         json_object_put(reqs[i].old);
     }
-    kvg_store_free(s);
     return 0;
 }
