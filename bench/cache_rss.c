@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "measure.h"
 #include "kvguard/buf.h"
 #include "kvguard/informer.h"
 #include "kvguard/json.h"
@@ -22,21 +23,6 @@
 #include "population.h"
 
 #define PAGE 500
-
-static long status_kib(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    size_t n = strlen(key);
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':')
-            v = atol(line + n + 1);
-    fclose(f);
-    return v;
-}
 
 typedef kvg_bench_gen_fn gen_fn;
 
@@ -120,7 +106,7 @@ int main(int argc, char **argv)
     for (int k = 0; trees && k < KVG_KIND_COUNT; k++)
         kvg_store_set_compact(s, (kvg_kind)k, false);
     malloc_trim(0);
-    long before = status_kib("VmRSS");
+    long before = kvg_bench_status_kib(0, "VmRSS");
     printf("%-24s %8s %10s %12s %10s\n", "kind", "objects", "JSON KiB",
            "RSS +KiB", "B/object");
     long prev = before;
@@ -130,21 +116,21 @@ int main(int argc, char **argv)
         size_t jb = json_bytes;
         load(s, plan[i].kind, plan[i].gen, n);
         malloc_trim(0);
-        long now = status_kib("VmRSS");
+        long now = kvg_bench_status_kib(0, "VmRSS");
         printf("%-24s %8d %10zu %12ld %10.0f\n", plan[i].name, n,
                (json_bytes - jb) / 1024, now - prev,
                n ? (now - prev) * 1024.0 / n : 0.0);
         prev = now;
         total += n;
     }
-    long after = status_kib("VmRSS");
+    long after = kvg_bench_status_kib(0, "VmRSS");
     printf("\nobjects %d, JSON as listed %.1f MiB\n", total, json_bytes / 1048576.0);
     if (count_text)
         printf("kept objects as compact JSON text: %.1f MiB\n",
                pruned_bytes / 1048576.0);
     printf("VmRSS before %.1f MiB, after %.1f MiB (cache %.1f MiB), VmHWM %.1f MiB\n",
            before / 1024.0, after / 1024.0, (after - before) / 1024.0,
-           status_kib("VmHWM") / 1024.0);
+           kvg_bench_status_kib(0, "VmHWM") / 1024.0);
     kvg_store_free(s);
     return 0;
 }

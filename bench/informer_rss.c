@@ -13,33 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
 #include "fakeapi.h"
 #include "population.h"
 #include "proc.h"
 #include "testlib.h"
 #include "tls_client.h"
-
-static long status_kib(pid_t pid, const char *key)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':')
-            v = atol(line + n + 1);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void resource_of(kvg_kind kind, const char **group, const char **resource)
 {
@@ -124,7 +103,7 @@ int main(int argc, char **argv)
     const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--tls-cert", cert,
                           "--tls-key", key, "--kubeconfig", kc, NULL};
     kvg_proc p;
-    double t0 = now();
+    double t0 = kvg_bench_now();
     if (kvg_proc_start(&p, dir, "serve", args) != 0 || kvg_proc_wait_port(&p, 30000) != 0) {
         fprintf(stderr, "bench: kvguard serve did not start\n");
         kvg_proc_dump_log(&p);
@@ -141,20 +120,20 @@ int main(int argc, char **argv)
         kvg_tc_resp_free(&r);
         if (code == 200)
             break;
-        if (now() - t0 > 600) {
+        if (kvg_bench_now() - t0 > 600) {
             fprintf(stderr, "bench: not ready after 600 s\n");
             kvg_proc_dump_log(&p);
             return 1;
         }
         usleep(100 * 1000);
     }
-    double synced = now() - t0;
+    double synced = kvg_bench_now() - t0;
     sleep(1);
-    long idle = status_kib(p.pid, "VmRSS"), hwm_sync = status_kib(p.pid, "VmHWM");
+    long idle = kvg_bench_status_kib(p.pid, "VmRSS"), hwm_sync = kvg_bench_status_kib(p.pid, "VmHWM");
 
     int vms = (int)(2000 * scale), denied = 0, reviews = vms < 1000 ? vms : 1000;
     char body[2048];
-    double t1 = now();
+    double t1 = kvg_bench_now();
     for (int i = 0; i < reviews; i++) {
         snapshot_review(body, sizeof body, i * (vms / reviews));
         kvg_tc_post_json(&c, "/validate", body, &r);
@@ -162,8 +141,8 @@ int main(int argc, char **argv)
             denied++;
         kvg_tc_resp_free(&r);
     }
-    double reviewed = now() - t1;
-    long busy = status_kib(p.pid, "VmRSS");
+    double reviewed = kvg_bench_now() - t1;
+    long busy = kvg_bench_status_kib(p.pid, "VmRSS");
 
     printf("objects served: %zu (%.1fx the issue's counts)\n", objects, scale);
     printf("kvguard serve (kube mode): synced in %.1f s; VmRSS idle %.1f MiB "
@@ -171,7 +150,7 @@ int main(int argc, char **argv)
            "(%.0f us each, one keep-alive connection, %d not allowed) %.1f MiB; "
            "VmHWM %.1f MiB\n",
            synced, idle / 1024.0, hwm_sync / 1024.0, reviews, reviewed * 1e6 / reviews, denied,
-           busy / 1024.0, status_kib(p.pid, "VmHWM") / 1024.0);
+           busy / 1024.0, kvg_bench_status_kib(p.pid, "VmHWM") / 1024.0);
     kvg_tc_free(&c);
     kvg_proc_signal(&p, 15);
     kvg_proc_wait_exit(&p, 30000);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
 #include "kvguard/buf.h"
 
 #define MAX_BODIES 64
@@ -38,13 +39,6 @@ typedef struct slot {
     struct curl_slist *headers;
     double started;
 } slot;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t discard(char *p, size_t s, size_t n, void *ud)
 {
@@ -121,7 +115,7 @@ static void setup_easy(slot *s, const opts *o, const body *b)
     curl_easy_setopt(s->easy, CURLOPT_SSL_SESSIONID_CACHE, o->keepalive ? 1L : 0L);
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
-    s->started = now();
+    s->started = kvg_bench_now();
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -165,7 +159,7 @@ int main(int argc, char **argv)
     slot *slots = calloc((size_t)o.concurrency, sizeof *slots);
     double *lat = calloc((size_t)o.requests, sizeof *lat);
     long started = 0, done = 0, errors = 0;
-    double t0 = now(), cpu0 = process_cpu_us(o.server_pid);
+    double t0 = kvg_bench_now(), cpu0 = process_cpu_us(o.server_pid);
     for (int i = 0; i < o.concurrency && started < o.requests; i++) {
         slots[i].easy = curl_easy_init();
         slots[i].headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -186,9 +180,9 @@ int main(int argc, char **argv)
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
             if (m->data.result != CURLE_OK || code != 200)
                 errors++;
-            lat[done++] = now() - s->started;
+            lat[done++] = kvg_bench_now() - s->started;
             curl_multi_remove_handle(multi, s->easy);
-            if (started < o.requests && now() - t0 < o.seconds) {
+            if (started < o.requests && kvg_bench_now() - t0 < o.seconds) {
                 setup_easy(s, &o, &bodies[started++ % (long)o.n_bodies]);
                 curl_multi_add_handle(multi, s->easy);
                 running = 1;
@@ -197,7 +191,7 @@ int main(int argc, char **argv)
         if (running)
             curl_multi_poll(multi, NULL, 0, 100, NULL);
     }
-    double elapsed = now() - t0, cpu = process_cpu_us(o.server_pid) - cpu0;
+    double elapsed = kvg_bench_now() - t0, cpu = process_cpu_us(o.server_pid) - cpu0;
     qsort(lat, (size_t)done, sizeof *lat, cmp_double);
     printf("conc=%d keepalive=%d requests=%ld errors=%ld seconds=%.2f rps=%.1f "
            "p50_us=%.0f p99_us=%.0f p999_us=%.0f server_cpu_us_per_req=%.1f\n",

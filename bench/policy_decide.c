@@ -14,19 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "measure.h"
 #include "kvguard/json.h"
 #include "kvguard/policy.h"
 #include "kvguard/view.h"
 
 #define NAMESPACES 50
 #define VMS_PER_NS 40
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static json_object *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_object *J(const char *fmt, ...)
@@ -150,7 +144,7 @@ static void run(const kvg_policy_config *cfg, const kvg_view *v, const bench_req
         kvg_decision d;
         if (cold)
             kvg_view_drop_parsed();
-        double t0 = now();
+        double t0 = kvg_bench_now();
         kvg_decision_init(&d);
         if (kvg_policy_decide(cfg, v, &req, &o, &d)) {
             fprintf(stderr, "decide failed\n");
@@ -158,7 +152,7 @@ static void run(const kvg_policy_config *cfg, const kvg_view *v, const bench_req
         }
         allowed = d.allowed;
         kvg_decision_free(&d);
-        t[i] = (now() - t0) * 1e6;
+        t[i] = (kvg_bench_now() - t0) * 1e6;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_double);
     printf("%-34s %-7s %9.1f %9.1f %9.1f\n", b->name, allowed ? "allow" : "deny",

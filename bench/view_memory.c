@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
 #include "kvguard/buf.h"
 #include "kvguard/json.h"
 #include "kvguard/view.h"
@@ -27,26 +28,6 @@ static const char MANAGED_FIELDS[] =
     "\"apiVersion\":\"v1\",\"time\":\"2026-11-10T08:01:44Z\",\"fieldsType\":\"FieldsV1\","
     "\"fieldsV1\":{\"f:status\":{\"f:accessModes\":{},\"f:capacity\":{\".\":{},\"f:storage\":{}},"
     "\"f:phase\":{}}},\"subresource\":\"status\"}]";
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kib = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kib;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void load(const char *rel, kvg_yaml_docs *docs)
 {
@@ -102,7 +83,7 @@ static int count_cb(const json_object *o, void *ud)
 static double get_us(const kvg_view *v, kvg_kind kind, int count, int stride)
 {
     int gets = 5000;
-    double t0 = now();
+    double t0 = kvg_bench_now();
     for (int i = 0; i < gets; i++) {
         char name[32], ns[16];
         int k = (i * stride) % count;
@@ -113,7 +94,7 @@ static double get_us(const kvg_view *v, kvg_kind kind, int count, int stride)
             abort();
         kvg_view_end(v);
     }
-    return (now() - t0) * 1e6 / gets;
+    return (kvg_bench_now() - t0) * 1e6 / gets;
 }
 
 static void run(bool compact)
@@ -139,21 +120,21 @@ static void run(bool compact)
     for (int k = 0; k < KVG_KIND_COUNT; k++)
         kvg_store_set_compact(s, (kvg_kind)k, compact);
     malloc_trim(0);
-    long base = rss_kib();
+    long base = kvg_bench_status_kib(0, "VmRSS");
     printf("%s:\n", compact ? "compact" : "trees");
     for (size_t p = 0; p < sizeof pop / sizeof pop[0]; p++) {
-        long before = rss_kib();
-        double t0 = now();
+        long before = kvg_bench_status_kib(0, "VmRSS");
+        double t0 = kvg_bench_now();
         for (int i = 0; i < pop[p].n; i++)
             kvg_store_put(s, pop[p].kind, variant(pop[p].tmpl, i, mf));
-        double t1 = now();
+        double t1 = kvg_bench_now();
         malloc_trim(0);
         printf("  %-24s %6d: %+7.1f MiB  (%.1f us/put incl. building the object)\n",
-               kvg_kind_info_get(pop[p].kind)->name, pop[p].n, (rss_kib() - before) / 1024.0,
+               kvg_kind_info_get(pop[p].kind)->name, pop[p].n, (kvg_bench_status_kib(0, "VmRSS") - before) / 1024.0,
                (t1 - t0) * 1e6 / pop[p].n);
     }
-    printf("  store total: %.1f MiB; process RSS %.1f MiB\n", (rss_kib() - base) / 1024.0,
-           rss_kib() / 1024.0);
+    printf("  store total: %.1f MiB; process RSS %.1f MiB\n", (kvg_bench_status_kib(0, "VmRSS") - base) / 1024.0,
+           kvg_bench_status_kib(0, "VmRSS") / 1024.0);
 
     const kvg_view *v = kvg_store_view(s);
     printf("  kvg_view_get, one per bracket: distinct PVCs %.2f us, VMs %.2f us; "
@@ -161,18 +142,18 @@ static void run(bool compact)
            get_us(v, KVG_KIND_PVC, 10000, 1), get_us(v, KVG_KIND_VM, 2000, 1),
            get_us(v, KVG_KIND_VM, 2000, 0));
     size_t n = 0;
-    double t0 = now();
+    double t0 = kvg_bench_now();
     kvg_view_begin(v);
     kvg_view_each_mentioning(v, KVG_KIND_POD, "ns-07", "obj-000007", count_cb, &n);
     kvg_view_end(v);
-    double t1 = now();
+    double t1 = kvg_bench_now();
     kvg_view_begin(v);
     kvg_view_each(v, KVG_KIND_POD, "ns-07", count_cb, &n);
-    double t2 = now();
-    long peak = rss_kib();
+    double t2 = kvg_bench_now();
+    long peak = kvg_bench_status_kib(0, "VmRSS");
     kvg_view_each(v, KVG_KIND_POD, NULL, count_cb, &n);
-    double t3 = now();
-    long peak_all = rss_kib();
+    double t3 = kvg_bench_now();
+    long peak_all = kvg_bench_status_kib(0, "VmRSS");
     kvg_view_end(v);
     printf("  scans of the Pods: of one namespace (200) for one claim "
            "(kvg_view_each_mentioning) %.3f ms, every one of the namespace %.2f ms, "
