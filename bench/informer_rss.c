@@ -107,6 +107,7 @@ int main(int argc, char **argv)
     if (kvg_proc_start(&p, dir, "serve", args) != 0 || kvg_proc_wait_port(&p, 30000) != 0) {
         fprintf(stderr, "bench: kvguard serve did not start\n");
         kvg_proc_dump_log(&p);
+        kvg_proc_kill(&p);
         return 1;
     }
     char ca[600];
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
         if (kvg_bench_now() - t0 > 600) {
             fprintf(stderr, "bench: not ready after 600 s\n");
             kvg_proc_dump_log(&p);
+            kvg_proc_kill(&p);
             return 1;
         }
         usleep(100 * 1000);
