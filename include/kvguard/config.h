@@ -33,6 +33,9 @@ typedef struct kvg_config {
     char *cluster_state_dir;  /* files mode */
     char *kubeconfig;         /* kube mode; NULL: in-cluster */
     char *kube_context;
+    /* kube mode: a kind without contact with the apiserver this long is
+     * stale, i.e. not synced (120; 0: never). See kvg_informers_opts. */
+    unsigned stale_after_s;
 
     /* engine */
     kvg_policy_config policy;

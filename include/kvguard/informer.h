@@ -9,9 +9,15 @@
  * Readers never wait on the network: the store's lock is only taken to swap
  * or apply one event.
  *
- * Metrics: kvguard_cache_objects{kind} (gauge) and
+ * Every answer of the apiserver for a kind (a successful list, a watch event
+ * or bookmark, a watch run to its timeout) touches the store; a synced kind
+ * not touched for opts.stale_after_s is stale, i.e. not synced for every
+ * reader, until the next one (kvg_store_set_stale_after).
+ *
+ * Metrics: kvguard_cache_objects{kind} (gauge),
  * kvguard_cache_last_sync_seconds{kind} (Unix time of the last successful
- * list or watch event; the sync age is time() minus it). */
+ * list or watch event; the sync age is time() minus it) and
+ * kvguard_cache_stale{kind} (1 while stale). */
 #ifndef KVGUARD_INFORMER_H
 #define KVGUARD_INFORMER_H
 
@@ -33,6 +39,12 @@ typedef struct kvg_informers_opts {
     long backoff_max_ms;      /* 30000 */
     long absent_recheck_s;    /* 60: rediscover kinds that were absent */
     long stop_deadline_ms;    /* 5000: kvg_informers_stop joins within */
+    /* 120: a synced kind without contact with the apiserver (a successful
+     * list, a watch event or bookmark, a watch run to its timeout) for
+     * longer is stale: not synced for admission, /readyz and the reconciler
+     * until the apiserver answers again (kvg_store_set_stale_after). The
+     * apiserver bookmarks a quiet watch about once a minute. 0: never. */
+    long stale_after_s;
 } kvg_informers_opts;
 
 void kvg_informers_opts_init(kvg_informers_opts *o);

@@ -61,7 +61,7 @@ kvg_err kvg_kind_from_gk(const char *group, const char *kind, kvg_kind *out);
 kvg_err kvg_kind_of_object(const json_object *obj, kvg_kind *out);
 
 typedef enum kvg_kind_state {
-    KVG_KIND_UNSYNCED = 0, /* not (yet) listed: facts unknown */
+    KVG_KIND_UNSYNCED = 0, /* not (yet) listed, or stale: facts unknown */
     KVG_KIND_SYNCED,       /* listed and watched (or loaded from files) */
     KVG_KIND_ABSENT,       /* the API does not serve this kind (CRD missing) */
 } kvg_kind_state;
@@ -116,6 +116,17 @@ void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st);
 void kvg_store_set_compact(kvg_store *s, kvg_kind kind, bool on);
 void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind,
                                     const char *rv);
+/* Staleness (kube backend). The informer calls kvg_store_touch whenever it
+ * hears from the apiserver about a kind: a successful list (setting SYNCED
+ * touches too), a watch event or bookmark, a watch that ran to its timeout.
+ * A SYNCED kind not touched for longer than the window is stale: it reads
+ * UNSYNCED in kvg_view_state and kvg_view_synced (admission, /readyz and the
+ * reconciler then treat it as not synced) until the next touch, with no
+ * writer involved: the clock is read by the readers. Quiet kinds stay fresh
+ * through the apiserver's bookmarks (about one a minute), not through object
+ * changes. seconds <= 0 (the default): never stale. Thread-safe, lock-free. */
+void kvg_store_set_stale_after(kvg_store *s, double seconds);
+void kvg_store_touch(kvg_store *s, kvg_kind kind);
 
 /* --- reader side --------------------------------------------------------- */
 void kvg_view_begin(const kvg_view *v);
@@ -146,9 +157,19 @@ void kvg_view_drop_parsed(void);
 int kvg_view_each_mentioning(const kvg_view *v, kvg_kind kind, const char *ns,
                              const char *needle, kvg_view_fn fn, void *ud);
 size_t kvg_view_count(const kvg_view *v, kvg_kind kind);
+/* A stale kind reads UNSYNCED (see kvg_store_set_stale_after). */
 kvg_kind_state kvg_view_state(const kvg_view *v, kvg_kind kind);
-/* True when every kind is SYNCED or ABSENT. */
+/* True when every kind is SYNCED (and not stale) or ABSENT. */
 bool kvg_view_synced(const kvg_view *v);
+/* Whether kind is SYNCED but stale; *age_s (may be NULL): seconds since the
+ * last contact with the apiserver (0 when not stale). */
+bool kvg_view_stale(const kvg_view *v, kvg_kind kind, double *age_s);
+/* Why the view is not synced, for messages: the kinds not listed yet, then
+ * the stale ones with the time of the last contact, e.g.
+ * "Pod; cache stale, no contact with the apiserver since
+ * 2026-11-22T00:10:03Z (42 s ago): VirtualMachine, PersistentVolumeClaim".
+ * "" when synced. */
+void kvg_view_describe_unsynced(const kvg_view *v, char *buf, size_t len);
 /* Monotonic seconds of the last successful (re)list or watch event, 0 never. */
 double kvg_view_last_sync(const kvg_view *v, kvg_kind kind);
 

@@ -23,6 +23,7 @@ typedef struct kinformer {
     char rv[128];       /* last resourceVersion seen */
     char labels[160];   /* log fields: "kind":"..." */
     int failures;       /* consecutive, for the backoff */
+    bool stale_logged;  /* "stale" said, "fresh again" not yet */
     uint64_t rand;
     kvg_store_batch *relist; /* the list being read, NULL between lists */
     size_t n_listed;
@@ -52,6 +53,7 @@ void kvg_informers_opts_init(kvg_informers_opts *o)
         .watch_timeout_min_s = 300, .watch_timeout_max_s = 600,
         .page_limit = 500, .backoff_base_ms = 500, .backoff_max_ms = 30000,
         .absent_recheck_s = 60, .stop_deadline_ms = 5000,
+        .stale_after_s = 120,
     };
 }
 
@@ -89,10 +91,42 @@ static bool pause_ms(kvg_informers *inf, long ms)
     return !stopping(inf);
 }
 
+/* ---- contact with the apiserver ------------------------------------------------ */
+
+/* The apiserver answered for this kind: the cache is fresh (readers judge
+ * staleness from the time of the last touch, see kvg_store_touch). */
+static void in_contact(kinformer *k)
+{
+    kvg_store_touch(k->inf->store, k->kind);
+    if (k->stale_logged) {
+        k->stale_logged = false;
+        kvg_logf_kv(KVG_LOG_INFO, "informer.fresh", k->labels,
+                    "%s cache is fresh again: the apiserver answers",
+                    k->ki->name);
+    }
+}
+
+/* After a failure: say once when the cache has turned stale. Readers see
+ * it at once; this line may come up to one backoff later. */
+static void note_stale(kinformer *k)
+{
+    double age;
+    if (k->stale_logged ||
+        !kvg_view_stale(kvg_store_view(k->inf->store), k->kind, &age))
+        return;
+    k->stale_logged = true;
+    kvg_logf_kv(KVG_LOG_WARN, "informer.stale", k->labels,
+                "%s cache is stale: no contact with the apiserver for %.0f s "
+                "(window %ld s); admission follows onClusterStateUnavailable "
+                "and /readyz fails until it answers again", k->ki->name, age,
+                k->inf->o.stale_after_s);
+}
+
 /* Exponential backoff with jitter after a failure. */
 static bool back_off(kinformer *k)
 {
     const kvg_informers_opts *o = &k->inf->o;
+    note_stale(k);
     long d = o->backoff_base_ms;
     for (int i = 0; i < k->failures && d < o->backoff_max_ms; i++)
         d *= 2;
@@ -242,6 +276,7 @@ static kvg_err list_into_store(kinformer *k)
         kvg_logf_kv(KVG_LOG_INFO, "informer.synced", k->labels,
                     "listed %zu %s at resourceVersion %s", n, k->ki->name,
                     k->rv);
+        in_contact(k);
     }
     free(rv);
     return e;
@@ -272,6 +307,7 @@ static kvg_err on_event(kvg_watch_event *ev, void *ud)
     kvg_store *s = k->inf->store;
     json_object *obj = ev->object;
     ws->events++;
+    in_contact(k); /* quiet kinds: the apiserver's bookmarks (~1/min) */
     set_rv(k, obj);
     switch (ev->type) {
     case KVG_WATCH_ADDED:
@@ -313,7 +349,8 @@ static kvg_err watch_loop(kinformer *k)
         double t0 = mono_now();
         kvg_err e = kvg_kube_watch(k->inf->client, &k->res, NULL, &wo, on_event,
                                    &ws, call_of(k, &call), &d);
-        bool lasted = mono_now() - t0 >= 1.0;
+        double took = mono_now() - t0;
+        bool lasted = took >= 1.0;
         if (e == KVG_EGONE) {
             kvg_logf_kv(KVG_LOG_INFO, "informer.expired", k->labels,
                         "%s: resourceVersion %s expired, relisting",
@@ -324,6 +361,11 @@ static kvg_err watch_loop(kinformer *k)
             return e;
         if (ws.events > 0 || (e == KVG_OK && lasted))
             k->failures = 0;
+        /* Ran to its timeout: the apiserver held it open all along. Not a
+         * watch dropped early without events: the client drops one silent
+         * for its low-speed time, which a dead peer causes too. */
+        if (e == KVG_OK && took >= (double)wo.timeout_s - 1)
+            in_contact(k);
         if (e == KVG_OK && (ws.events > 0 || lasted))
             continue; /* the server's timeout or a restart: resume at once */
         if (e != KVG_OK)
@@ -435,6 +477,7 @@ kvg_err kvg_informers_start_opts(kvg_kube_client *client, kvg_store *store,
         inf->o = *o;
     else
         kvg_informers_opts_init(&inf->o);
+    kvg_store_set_stale_after(store, (double)inf->o.stale_after_s);
     atomic_init(&inf->stop, false);
     pthread_mutex_init(&inf->mu, NULL);
     pthread_mutex_init(&inf->list_gate, NULL);

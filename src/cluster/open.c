@@ -45,7 +45,11 @@ static kvg_err open_kube(const kvg_config *cfg, kvg_store **out,
     kvg_kind kinds[KVG_KIND_COUNT];
     for (int i = 0; i < KVG_KIND_COUNT; i++)
         kinds[i] = (kvg_kind)i;
-    e = kvg_informers_start(client, store, kinds, KVG_KIND_COUNT, inf, d);
+    kvg_informers_opts o;
+    kvg_informers_opts_init(&o);
+    o.stale_after_s = (long)cfg->stale_after_s;
+    e = kvg_informers_start_opts(client, store, kinds, KVG_KIND_COUNT, &o, inf,
+                                 d);
     if (e != KVG_OK) {
         kvg_kube_client_free(client);
         kvg_store_free(store);

@@ -40,11 +40,15 @@ typedef struct kind_table {
     char *rv;            /* resourceVersion, owned, or NULL */
     double last_sync;    /* CLOCK_MONOTONIC seconds, 0 = never */
     atomic_bool compact; /* store new objects serialized (kvg_store_set_compact) */
+    /* Last contact with the source (kvg_store_touch), CLOCK_MONOTONIC ms,
+     * 0 = never. Atomic: touched per watch event without the lock. */
+    atomic_llong contact_ms;
 } kind_table;
 
 struct kvg_view {
     pthread_rwlock_t lock;
     kind_table kinds[KVG_KIND_COUNT];
+    atomic_llong stale_after_ms; /* 0: never stale (kvg_store_set_stale_after) */
 };
 
 struct kvg_store {
@@ -544,6 +548,26 @@ void kvg_store_set_state(kvg_store *s, kvg_kind kind, kvg_kind_state st)
     if (st == KVG_KIND_SYNCED)
         s->view.kinds[kind].last_sync = now_monotonic();
     pthread_rwlock_unlock(&s->view.lock);
+    if (st == KVG_KIND_SYNCED) /* a list (or a load) is contact */
+        kvg_store_touch(s, kind);
+}
+
+static long long now_ms(void)
+{
+    return (long long)(now_monotonic() * 1000.0);
+}
+
+void kvg_store_touch(kvg_store *s, kvg_kind kind)
+{
+    if (s && kind_ok(kind))
+        atomic_store(&s->view.kinds[kind].contact_ms, now_ms());
+}
+
+void kvg_store_set_stale_after(kvg_store *s, double seconds)
+{
+    if (s)
+        atomic_store(&s->view.stale_after_ms,
+                     seconds > 0 ? (long long)(seconds * 1000.0) : 0);
 }
 
 void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind, const char *rv)
@@ -742,12 +766,27 @@ size_t kvg_view_count(const kvg_view *v, kvg_kind kind)
     return n;
 }
 
+/* A SYNCED kind without contact for longer than the window: its facts may
+ * be outdated, so every reader treats it as UNSYNCED. Age in ms, or -1 when
+ * the kind is not stale. Caller holds the lock (state is read under it). */
+static long long stale_age_ms(const kvg_view *v, kvg_kind kind, long long now)
+{
+    long long after = atomic_load(&v->stale_after_ms);
+    long long contact = atomic_load(&v->kinds[kind].contact_ms);
+    if (after <= 0 || contact <= 0 || v->kinds[kind].state != KVG_KIND_SYNCED)
+        return -1;
+    return now - contact > after ? now - contact : -1;
+}
+
 kvg_kind_state kvg_view_state(const kvg_view *v, kvg_kind kind)
 {
     if (!v || !kind_ok(kind))
         return KVG_KIND_UNSYNCED;
+    long long now = now_ms();
     lock_shared(v);
     kvg_kind_state st = v->kinds[kind].state;
+    if (stale_age_ms(v, kind, now) >= 0)
+        st = KVG_KIND_UNSYNCED;
     unlock_shared(v);
     return st;
 }
@@ -757,12 +796,26 @@ bool kvg_view_synced(const kvg_view *v)
     if (!v)
         return false;
     bool synced = true;
+    long long now = now_ms();
     lock_shared(v);
-    for (int i = 0; i < KVG_KIND_COUNT; i++)
-        if (v->kinds[i].state == KVG_KIND_UNSYNCED)
-            synced = false;
+    for (int i = 0; i < KVG_KIND_COUNT && synced; i++)
+        synced = v->kinds[i].state != KVG_KIND_UNSYNCED &&
+                 stale_age_ms(v, (kvg_kind)i, now) < 0;
     unlock_shared(v);
     return synced;
+}
+
+bool kvg_view_stale(const kvg_view *v, kvg_kind kind, double *age_s)
+{
+    if (!v || !kind_ok(kind))
+        return false;
+    long long now = now_ms();
+    lock_shared(v);
+    long long age = stale_age_ms(v, kind, now);
+    unlock_shared(v);
+    if (age_s)
+        *age_s = age >= 0 ? (double)age / 1000.0 : 0;
+    return age >= 0;
 }
 
 double kvg_view_last_sync(const kvg_view *v, kvg_kind kind)

@@ -40,6 +40,7 @@ kvg_err kvg_config_init(kvg_config *c)
     c->log_level = KVG_LOG_INFO;
     c->audit_log_max_bytes = 100u << 20;
     c->cluster_mode = KVG_CLUSTER_FILES;
+    c->stale_after_s = 120;
     c->restore_cleanup = true;
     c->lease_duration_s = 15;
     c->renew_deadline_s = 10;
@@ -549,7 +550,8 @@ static const field audit_keys[] = {
     END};
 static const field cluster_keys[] = {
     FN("mode", set_cluster_mode), PATH("stateDir", cluster_state_dir),
-    PATH("kubeconfig", kubeconfig), STR("context", kube_context), END};
+    PATH("kubeconfig", kubeconfig), STR("context", kube_context),
+    UINT("staleAfterSeconds", stale_after_s, 0, 86400), END};
 static const field policy_fallback_keys[] = {
     BOOL("enabled", policy.clone_fallback_enabled), END};
 static const field capability_keys[] = {

@@ -499,32 +499,15 @@ static bool excluded(const kvg_policy_config *cfg, const char *ns)
     return false;
 }
 
-/* Names of the kinds the view has not listed yet, "A, B, C". */
-static void unsynced_kinds(const kvg_view *v, char *buf, size_t len)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < KVG_KIND_COUNT; k++) {
-        const kvg_kind_info *ki;
-        if (kvg_view_state(v, (kvg_kind)k) != KVG_KIND_UNSYNCED)
-            continue;
-        ki = kvg_kind_info_get((kvg_kind)k);
-        if (!ki)
-            continue;
-        int w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", ki->name);
-        if (w < 0 || (size_t)w >= len - n)
-            break;
-        n += (size_t)w;
-    }
-}
-
 /* The view is not synced: SPEC §3 onClusterStateUnavailable. Deny (default),
  * or skip the rules that need lookups and say so in a warning. */
 static void cluster_unavailable(kvg_ctx *c)
 {
-    char kinds[512];
+    char kinds[800];
     kvg_action a = kvg_policy_action(c->cfg, KVG_RULE_CLUSTER_STATE);
-    unsynced_kinds(c->view, kinds, sizeof kinds);
+    /* the kinds not listed yet, and the stale ones with their last contact */
+    kvg_view_describe_unsynced(c->view, kinds, sizeof kinds);
+    const char *yet = strstr(kinds, "cache stale") ? "" : " yet";
     if (a == KVG_ACTION_OFF) {
         kvg_ctx_skip(c, KVG_RULE_CLUSTER_STATE, "off: deciding on a partial view (%s not synced)", kinds);
         return; /* the operator asked for it: decide on what is there */
@@ -538,9 +521,9 @@ static void cluster_unavailable(kvg_ctx *c)
     }
     if (a == KVG_ACTION_ENFORCE)
         kvg_ctx_rule(c, KVG_RULE_CLUSTER_STATE, KVG_OUTCOME_FAIL,
-                     "cluster state not synced yet (%s): kvguard cannot verify "
+                     "cluster state not synced%s (%s): kvguard cannot verify "
                      "this request; retry shortly, or set "
-                     "onClusterStateUnavailable: allow", kinds);
+                     "onClusterStateUnavailable: allow", yet, kinds);
     else
         kvg_ctx_rule(c, KVG_RULE_CLUSTER_STATE, KVG_OUTCOME_FAIL,
                      "cluster state not synced (%s): checks skipped", kinds);

@@ -207,9 +207,14 @@ static enum MHD_Result serve_readyz(kvg_server *s, struct MHD_Connection *c,
     if (atomic_load(&s->shutting_down))
         return respond_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
                             "not ready: shutting down");
-    if (!kvg_view_synced(s->view))
-        return respond_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
-                            "not ready: cluster view not synced");
+    if (!kvg_view_synced(s->view)) {
+        /* starting, or stale since the apiserver was lost: say which */
+        char why[800], text[900];
+        kvg_view_describe_unsynced(s->view, why, sizeof why);
+        snprintf(text, sizeof text, "not ready: cluster view not synced (%s)",
+                 why);
+        return respond_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+    }
     return respond_text(s, c, r, MHD_HTTP_OK, "ok");
 }
 

@@ -3,12 +3,19 @@
  *    ready, admission follows onClusterStateUnavailable (deny by default);
  *    the apiserver comes up: ready and normal decisions without a restart.
  *  - The apiserver goes away after the sync, and answers slowly (watch
- *    requests failing with 503): admission keeps answering from the cache
- *    in time; it comes back: the watch resumes and new objects are seen.
+ *    requests failing with 503): within the staleness window (120 s by
+ *    default) admission keeps answering from the cache in time; it comes
+ *    back: the watch resumes and new objects are seen.
+ *  - The same with a short cluster.staleAfterSeconds: the caches turn stale
+ *    when the apiserver fails every request and when it is gone: /readyz
+ *    503, admission follows onClusterStateUnavailable (deny; allow with a
+ *    warning) and says the cache is stale since when; the apiserver answers
+ *    again: fresh and ready without a restart.
  *  - The audit log on a full disk (/dev/full): admission unaffected, the
  *    write errors counted.
  * (Certificate files replaced with garbage: test_server_rotation.c.) */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +24,14 @@
 #include <unistd.h>
 
 #include "fakeapi.h"
+#include "kvguard/view.h"
 #include "proc.h"
 #include "testlib.h"
 #include "tls_client.h"
 
 static char *dir;
 static char ca[512];
-static kvg_proc srv;
+static kvg_proc srv, srv2;
 static char *review;
 
 static double now_s(void)
@@ -41,43 +49,59 @@ static void setup(void)
     review = kvg_test_read_source("examples/reviews/snapshot-zfs-vm-allowed.json", NULL);
 }
 
+static void stop_proc(kvg_proc *p)
+{
+    if (!p->pid)
+        return;
+    kvg_proc_signal(p, SIGTERM);
+    int rc = kvg_proc_wait_exit(p, 30000);
+    if (rc != 0 || getenv("KVG_DUMP"))
+        kvg_proc_dump_log(p);
+    ck_assert_int_eq(rc, 0);
+}
+
 static void teardown(void)
 {
-    if (srv.pid) {
-        kvg_proc_signal(&srv, SIGTERM);
-        int rc = kvg_proc_wait_exit(&srv, 30000);
-        if (rc != 0 || getenv("KVG_DUMP"))
-            kvg_proc_dump_log(&srv);
-        ck_assert_int_eq(rc, 0);
-    }
+    stop_proc(&srv);
+    stop_proc(&srv2);
     free(review);
     kvg_test_rmtree(dir);
     free(dir);
 }
 
-static int start(const char *config_yaml, const char *extra1, const char *extra2)
+/* `kvguard serve` as p, its config in dir/<name>.yaml, log in dir/<name>.log. */
+static int start_proc(kvg_proc *p, const char *name, const char *config_yaml,
+                      const char *extra1, const char *extra2)
 {
-    char cfg[600], cert[600], key[600];
-    snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+    char cfg[600], cert[600], key[600], file[64];
+    snprintf(file, sizeof file, "%s.yaml", name);
+    snprintf(cfg, sizeof cfg, "%s/%s", dir, file);
     snprintf(cert, sizeof cert, "%s/certs/tls.crt", dir);
     snprintf(key, sizeof key, "%s/certs/tls.key", dir);
-    kvg_test_write_file(dir, "config.yaml", config_yaml);
+    kvg_test_write_file(dir, file, config_yaml);
     const char *args[] = {"serve", "--config", cfg, "--listen", "127.0.0.1:0",
                           "--tls-cert", cert, "--tls-key", key, extra1, extra2, NULL};
-    if (kvg_proc_start(&srv, dir, "serve", args) != 0)
+    if (kvg_proc_start(p, dir, name, args) != 0)
         return -1;
-    if (kvg_proc_wait_port(&srv, 60000) != 0) {
-        kvg_proc_dump_log(&srv);
+    if (kvg_proc_wait_port(p, 60000) != 0) {
+        kvg_proc_dump_log(p);
         return -1;
     }
     return 0;
 }
 
-/* One request on a fresh connection; the answer (free it) and its latency. */
-static char *call(const char *method, const char *path, long *code, double *took)
+static int start(const char *config_yaml, const char *extra1, const char *extra2)
+{
+    return start_proc(&srv, "serve", config_yaml, extra1, extra2);
+}
+
+/* One request to p on a fresh connection; the answer (free it) and its
+ * latency. */
+static char *call_on(const kvg_proc *p, const char *method, const char *path,
+                     long *code, double *took)
 {
     kvg_tc c;
-    kvg_tc_init(&c, srv.port, ca);
+    kvg_tc_init(&c, p->port, ca);
     kvg_tc_resp r;
     double t0 = now_s();
     if (!strcmp(method, "GET"))
@@ -93,18 +117,29 @@ static char *call(const char *method, const char *path, long *code, double *took
     return body;
 }
 
-/* Polls GET path until it answers want, up to timeout_s. */
-static bool wait_code(const char *path, long want, double timeout_s)
+static char *call(const char *method, const char *path, long *code, double *took)
+{
+    return call_on(&srv, method, path, code, took);
+}
+
+/* Polls GET path on p until it answers want, up to timeout_s. */
+static bool wait_code_on(const kvg_proc *p, const char *path, long want,
+                         double timeout_s)
 {
     double end = now_s() + timeout_s;
     while (now_s() < end) {
         long code;
-        free(call("GET", path, &code, NULL));
+        free(call_on(p, "GET", path, &code, NULL));
         if (code == want)
             return true;
         usleep(200 * 1000);
     }
     return false;
+}
+
+static bool wait_code(const char *path, long want, double timeout_s)
+{
+    return wait_code_on(&srv, path, want, timeout_s);
 }
 
 static void write_kubeconfig(unsigned port, const char *ca_pem)
@@ -202,8 +237,9 @@ START_TEST(apiserver_lost_and_slow_after_sync)
         free(b);
         usleep(300 * 1000);
     }
-    /* the view stays ready (a cache that was synced, aging: see the
-     * kvguard_cache_last_sync_seconds metric) */
+    /* within the staleness window (120 s by default) the view stays ready:
+     * a blip of the apiserver does not take every webhook pod out */
+    ck_assert_msg(wait_code("/readyz", 200, 1), "a blip made kvguard unready");
     char *metrics = call("GET", "/metrics", &code, NULL);
     ck_assert_msg(code == 200, "/metrics: %ld %s", code, metrics);
     ck_assert_msg(strstr(metrics, "kvguard_cache_last_sync_seconds"), "%.3000s", metrics);
@@ -230,6 +266,186 @@ START_TEST(apiserver_lost_and_slow_after_sync)
     ck_assert_msg(changed, "the view never caught up with the restarted apiserver "
                            "(larry is gone there)");
     free(before);
+    kvg_fakeapi_stop(fa);
+    free(cert_pem);
+    free(key_pem);
+}
+END_TEST
+
+/* kube-apiserver bookmarks every watch about once a minute, which keeps a
+ * quiet kind fresh; this does the same every 250 ms for a 3 s window. */
+typedef struct pump {
+    pthread_mutex_t mu;
+    kvg_fakeapi *fa; /* NULL: paused */
+    bool stop;
+    pthread_t th;
+} pump;
+
+static void *pump_run(void *arg)
+{
+    pump *p = arg;
+    for (bool stop = false; !stop; usleep(250 * 1000)) {
+        pthread_mutex_lock(&p->mu);
+        stop = p->stop;
+        for (int k = 0; p->fa && !stop && k < KVG_KIND_COUNT; k++) {
+            const kvg_kind_info *ki = kvg_kind_info_get((kvg_kind)k);
+            kvg_fakeapi_bookmark(p->fa, ki->group, ki->resource);
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+static void pump_set(pump *p, kvg_fakeapi *fa)
+{
+    pthread_mutex_lock(&p->mu);
+    p->fa = fa;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static bool has_metric(const kvg_proc *p, const char *line)
+{
+    long code;
+    char *m = call_on(p, "GET", "/metrics", &code, NULL);
+    bool found = code == 200 && strstr(m, line) != NULL;
+    free(m);
+    return found;
+}
+
+/* Waits until p's log has more than `than` lines with needle. */
+static bool wait_log_count(const kvg_proc *p, const char *needle, int than,
+                           double timeout_s)
+{
+    for (double end = now_s() + timeout_s; now_s() < end; usleep(200 * 1000))
+        if (kvg_proc_count_log(p, needle) > than)
+            return true;
+    return false;
+}
+
+/* srv denies (the default), srv2 allows with a warning (SPEC §3
+ * onClusterStateUnavailable): both unready, both saying the cache is stale
+ * and since when; the log says it too (after the informer's next failure,
+ * so wait for it). */
+static void expect_stale(const char *phase)
+{
+    double t0 = now_s();
+    int logged = kvg_proc_count_log(&srv, "informer.stale");
+    ck_assert_msg(wait_code_on(&srv, "/readyz", 503, 30) &&
+                  wait_code_on(&srv2, "/readyz", 503, 30),
+                  "%s: still ready %.1f s after the apiserver failed", phase,
+                  now_s() - t0);
+    long code;
+    char *b = call_on(&srv, "GET", "/readyz", &code, NULL);
+    ck_assert_msg(code == 503 && strstr(b, "cache stale") &&
+                  strstr(b, "no contact with the apiserver since"),
+                  "%s: /readyz %ld %s", phase, code, b);
+    free(b);
+    b = call_on(&srv, "POST", "/validate", &code, NULL);
+    ck_assert_int_eq(code, 200);
+    ck_assert_msg(strstr(b, "\"allowed\":false") && strstr(b, "not synced") &&
+                  strstr(b, "cache stale") && strstr(b, " s ago)") &&
+                  strstr(b, "VirtualMachine"),
+                  "%s: a stale view must deny by default: %s", phase, b);
+    free(b);
+    b = call_on(&srv2, "POST", "/validate", &code, NULL);
+    ck_assert_int_eq(code, 200);
+    ck_assert_msg(strstr(b, "\"allowed\":true") && strstr(b, "\"warnings\"") &&
+                  strstr(b, "cache stale"),
+                  "%s: onClusterStateUnavailable: allow must allow with a "
+                  "warning: %s", phase, b);
+    free(b);
+    ck_assert_msg(has_metric(&srv, "kvguard_cache_stale{kind=\"VirtualMachine\"} 1"),
+                  "%s: no kvguard_cache_stale 1", phase);
+    ck_assert_msg(wait_log_count(&srv, "informer.stale", logged, 40),
+                  "%s: staleness not logged", phase);
+}
+
+/* Ready again without a restart, deciding as before the failure. */
+static void expect_fresh(const char *phase, const char *before, const char *before2)
+{
+    int logged = kvg_proc_count_log(&srv, "informer.fresh");
+    ck_assert_msg(wait_code_on(&srv, "/readyz", 200, 60) &&
+                  wait_code_on(&srv2, "/readyz", 200, 60),
+                  "%s: not ready 60 s after the apiserver came back", phase);
+    long code;
+    char *b = call_on(&srv, "POST", "/validate", &code, NULL);
+    ck_assert_msg(code == 200 && !strcmp(b, before), "%s: %s", phase, b);
+    free(b);
+    b = call_on(&srv2, "POST", "/validate", &code, NULL);
+    ck_assert_msg(code == 200 && !strcmp(b, before2), "%s: %s", phase, b);
+    free(b);
+    ck_assert_msg(has_metric(&srv, "kvguard_cache_stale{kind=\"VirtualMachine\"} 0"),
+                  "%s: still counted stale", phase);
+    ck_assert_msg(wait_log_count(&srv, "informer.fresh", logged, 10),
+                  "%s: recovery not logged", phase);
+}
+
+START_TEST(apiserver_lost_turns_the_view_stale)
+{
+    char *cert_pem, *key_pem;
+    kvg_test_gen_cert("fake-apiserver", &cert_pem, &key_pem);
+    kvg_fakeapi *fa = kvg_fakeapi_start_at(0, cert_pem, key_pem);
+    kvg_fakeapi_serve_kinds(fa);
+    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
+    unsigned port = (unsigned)atoi(strrchr(kvg_fakeapi_url(fa), ':') + 1);
+    write_kubeconfig(port, cert_pem);
+    pump bm = {.mu = PTHREAD_MUTEX_INITIALIZER, .fa = fa};
+    ck_assert_int_eq(pthread_create(&bm.th, NULL, pump_run, &bm), 0);
+    char kc[600];
+    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+    static const char base[] = "workers: 2\nshutdownDelaySeconds: 0\n"
+                               "cluster:\n  staleAfterSeconds: 3\n";
+    ck_assert_int_eq(start_proc(&srv, "deny", base, "--kubeconfig", kc), 0);
+    ck_assert_int_eq(start_proc(&srv2, "allow", "workers: 2\nshutdownDelaySeconds: 0\n"
+                                "cluster:\n  staleAfterSeconds: 3\n"
+                                "policy:\n  onClusterStateUnavailable: allow\n",
+                                "--kubeconfig", kc), 0);
+    ck_assert_msg(wait_code_on(&srv, "/readyz", 200, 60) &&
+                  wait_code_on(&srv2, "/readyz", 200, 60), "never ready");
+    long code;
+    char *before = call_on(&srv, "POST", "/validate", &code, NULL);
+    char *before2 = call_on(&srv2, "POST", "/validate", &code, NULL);
+    ck_assert_msg(!strstr(before, "not synced"), "%s", before);
+
+    /* quiet kinds (no object changes) stay fresh past the window: the
+     * bookmarks are contact */
+    for (double end = now_s() + 4.5; now_s() < end; usleep(300 * 1000)) {
+        char *b = call_on(&srv, "GET", "/readyz", &code, NULL);
+        ck_assert_msg(code == 200, "a quiet but healthy view went unready: %s", b);
+        free(b);
+    }
+
+    /* failing: every request answered 503 (watches cut) */
+    pump_set(&bm, NULL);
+    kvg_fakeapi_fail(fa, NULL, "/", 1000000, 503, NULL, NULL);
+    kvg_fakeapi_close_watches(fa);
+    expect_stale("apiserver failing");
+    /* it answers again: the watches resume */
+    kvg_fakeapi_clear_faults(fa);
+    pump_set(&bm, fa);
+    expect_fresh("apiserver answering again", before, before2);
+
+    /* unreachable: nothing listens */
+    pump_set(&bm, NULL);
+    long old_rv = kvg_fakeapi_rv(fa);
+    kvg_fakeapi_stop(fa);
+    expect_stale("apiserver unreachable");
+    /* back, same address, restarted with its history lost: relists */
+    fa = kvg_fakeapi_start_at(port, cert_pem, key_pem);
+    kvg_fakeapi_serve_kinds(fa);
+    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
+    while (kvg_fakeapi_rv(fa) <= old_rv + 5)
+        kvg_fakeapi_bookmark(fa, "kubevirt.io", "virtualmachines");
+    kvg_fakeapi_compact(fa);
+    pump_set(&bm, fa);
+    expect_fresh("apiserver back", before, before2);
+
+    pthread_mutex_lock(&bm.mu);
+    bm.stop = true;
+    pthread_mutex_unlock(&bm.mu);
+    pthread_join(bm.th, NULL);
+    free(before);
+    free(before2);
     kvg_fakeapi_stop(fa);
     free(cert_pem);
     free(key_pem);
@@ -279,6 +495,7 @@ int main(void)
     tcase_add_test(tc, audit_log_on_a_full_disk);
     tcase_add_test(tc, apiserver_unreachable_at_start_then_recovers);
     tcase_add_test(tc, apiserver_lost_and_slow_after_sync);
+    tcase_add_test(tc, apiserver_lost_turns_the_view_stale);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,11 @@ struct kvg_fakeapi {
     VEC(fault) faults;
     VEC(logent) log;
     long rv, compact_rv, uid_seq;
-    int close_gen, open_watches, connections;
+    int close_gen, connections;
+    /* atomic, not under mu: MHD frees a watch response (watch_free) inside
+     * MHD_queue_response when the daemon is stopping, and do_watch holds mu
+     * there */
+    atomic_int open_watches;
     bool gone_http, stopping, silent;
 };
 
@@ -379,10 +384,7 @@ long kvg_fakeapi_rv(kvg_fakeapi *f)
 
 int kvg_fakeapi_open_watches(kvg_fakeapi *f)
 {
-    pthread_mutex_lock(&f->mu);
-    int n = f->open_watches;
-    pthread_mutex_unlock(&f->mu);
-    return n;
+    return atomic_load(&f->open_watches);
 }
 
 void kvg_fakeapi_fail_query(kvg_fakeapi *f, const char *method,
@@ -750,9 +752,7 @@ static ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void watch_free(void *cls)
 {
     watcher *w = cls;
-    pthread_mutex_lock(&w->f->mu);
-    w->f->open_watches--;
-    pthread_mutex_unlock(&w->f->mu);
+    atomic_fetch_sub(&w->f->open_watches, 1);
     free(w->gr);
     free(w->ns);
     free(w->pending);
@@ -803,7 +803,7 @@ static enum MHD_Result do_watch(kvg_fakeapi *f, struct MHD_Connection *c,
         while (w->next < f->events.n && f->events.v[w->next].rv <= from)
             w->next++;
     }
-    f->open_watches++;
+    atomic_fetch_add(&f->open_watches, 1);
     struct MHD_Response *r = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, 4096, watch_read, w, watch_free);
     MHD_add_response_header(r, "Content-Type", "application/json");

@@ -54,6 +54,7 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.cluster_mode, KVG_CLUSTER_FILES);
     ck_assert_ptr_null(cfg.cluster_state_dir);
     ck_assert_ptr_null(cfg.kubeconfig);
+    ck_assert_uint_eq(cfg.stale_after_s, 120);
     for (int i = 0; i < KVG_RULE_COUNT; i++)
         ck_assert_int_eq(cfg.policy.actions[i], KVG_ACTION_DEFAULT);
     ck_assert_ptr_null(cfg.policy.excluded_namespaces);
@@ -94,6 +95,7 @@ static const char every_key[] =
     "  stateDir: /state\n"
     "  kubeconfig: /kc\n"
     "  context: prod\n"
+    "  staleAfterSeconds: 300\n"
     "policy:\n"
     "  excludedNamespaces: [kube-system, \"scratch\"]\n"
     "  rules:\n"
@@ -143,6 +145,7 @@ START_TEST(every_key_loads)
     ck_assert_str_eq(cfg.cluster_state_dir, "/state");
     ck_assert_str_eq(cfg.kubeconfig, "/kc");
     ck_assert_str_eq(cfg.kube_context, "prod");
+    ck_assert_uint_eq(cfg.stale_after_s, 300);
     ck_assert_str_eq(cfg.policy.excluded_namespaces[0], "kube-system");
     ck_assert_str_eq(cfg.policy.excluded_namespaces[1], "scratch");
     ck_assert_ptr_null(cfg.policy.excluded_namespaces[2]);
@@ -188,6 +191,13 @@ END_TEST
 
 /* Loading twice (a second file, or the same keys again) replaces values and
  * capability entries by name instead of leaking or duplicating them. */
+START_TEST(stale_after_zero_disables)
+{
+    load_ok("cluster:\n  staleAfterSeconds: 0\n");
+    ck_assert_uint_eq(cfg.stale_after_s, 0);
+}
+END_TEST
+
 START_TEST(load_twice)
 {
     load_ok(every_key);
@@ -226,6 +236,7 @@ START_TEST(example_config_loads)
     ck_assert_str_eq(cfg.listen, def.listen);
     ck_assert_uint_eq(cfg.max_body_bytes, def.max_body_bytes);
     ck_assert_uint_eq(cfg.idle_timeout_s, def.idle_timeout_s);
+    ck_assert_uint_eq(cfg.stale_after_s, def.stale_after_s);
     ck_assert_uint_eq(cfg.audit_log_max_bytes, def.audit_log_max_bytes);
     ck_assert_str_eq(cfg.rollback_image, def.rollback_image);
     ck_assert_uint_eq(cfg.lease_duration_s, def.lease_duration_s);
@@ -292,6 +303,13 @@ static const bad_case bad_cases[] = {
     {"cluster:\n  stateDir: [a]\n",
      "t.yaml:2: key 'cluster.stateDir': must be a string (got array)"},
     {"cluster:\n  kubeConfig: /x\n", "t.yaml:2: key 'cluster.kubeConfig': unknown key"},
+    {"cluster:\n  staleAfterSeconds: -1\n",
+     "t.yaml:2: key 'cluster.staleAfterSeconds': must not be negative (got -1)"},
+    {"cluster:\n  staleAfterSeconds: 2m\n",
+     "t.yaml:2: key 'cluster.staleAfterSeconds': must be an integer (got string)"},
+    {"cluster:\n  staleAfterSeconds: 90000\n",
+     "t.yaml:2: key 'cluster.staleAfterSeconds': must be between 0 and 86400 "
+     "(got 90000)"},
     {"policy:\n  rules:\n    snapshot-volume-support: enforce\n    no-such-rule: warn\n",
      "t.yaml:4: key 'policy.rules.no-such-rule': unknown rule"},
     {"policy:\n  rules:\n    snapshot-volume-support: block\n",
@@ -551,6 +569,7 @@ int main(void)
     tcase_add_test(t, defaults);
     tcase_add_test(t, every_key_loads);
     tcase_add_test(t, load_twice);
+    tcase_add_test(t, stale_after_zero_disables);
     tcase_add_test(t, empty_and_null);
     tcase_add_test(t, example_config_loads);
     tcase_add_loop_test(t, refused, 0,
