@@ -197,17 +197,44 @@ START_TEST(apiserver_unreachable_at_start_then_recovers)
 }
 END_TEST
 
-START_TEST(apiserver_lost_and_slow_after_sync)
+/* A fake apiserver serving every kind and the VM larry, and a kubeconfig
+ * for it in dir/kubeconfig (its path in kc); free the PEMs. */
+static kvg_fakeapi *synced_fakeapi(char **cert_pem, char **key_pem,
+                                   unsigned *port, char *kc, size_t kc_len)
 {
-    char *cert_pem, *key_pem;
-    kvg_test_gen_cert("fake-apiserver", &cert_pem, &key_pem);
-    kvg_fakeapi *fa = kvg_fakeapi_start_at(0, cert_pem, key_pem);
+    kvg_test_gen_cert("fake-apiserver", cert_pem, key_pem);
+    kvg_fakeapi *fa = kvg_fakeapi_start_at(0, *cert_pem, *key_pem);
     kvg_fakeapi_serve_kinds(fa);
     kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
-    unsigned port = (unsigned)atoi(strrchr(kvg_fakeapi_url(fa), ':') + 1);
-    write_kubeconfig(port, cert_pem);
-    char kc[600];
-    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+    *port = (unsigned)atoi(strrchr(kvg_fakeapi_url(fa), ':') + 1);
+    write_kubeconfig(*port, *cert_pem);
+    snprintf(kc, kc_len, "%s/kubeconfig", dir);
+    return fa;
+}
+
+/* The apiserver back at the same address, restarted empty (but for obj, a
+ * VirtualMachine, when not NULL). Its
+ * resourceVersions only grow (etcd keeps them): move past the old ones and
+ * forget them, so resumed watches get 410 and relist. */
+static kvg_fakeapi *restarted_fakeapi(unsigned port, const char *cert_pem,
+                                      const char *key_pem, long old_rv,
+                                      const char *obj)
+{
+    kvg_fakeapi *fa = kvg_fakeapi_start_at(port, cert_pem, key_pem);
+    kvg_fakeapi_serve_kinds(fa);
+    if (obj)
+        kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", obj);
+    while (kvg_fakeapi_rv(fa) <= old_rv + 5)
+        kvg_fakeapi_bookmark(fa, "kubevirt.io", "virtualmachines");
+    kvg_fakeapi_compact(fa);
+    return fa;
+}
+
+START_TEST(apiserver_lost_and_slow_after_sync)
+{
+    char *cert_pem, *key_pem, kc[600];
+    unsigned port;
+    kvg_fakeapi *fa = synced_fakeapi(&cert_pem, &key_pem, &port, kc, sizeof kc);
     ck_assert_int_eq(start("workers: 2\nshutdownDelaySeconds: 0\n", "--kubeconfig", kc), 0);
     ck_assert_msg(wait_code("/readyz", 200, 60), "never ready");
     long code;
@@ -246,14 +273,7 @@ START_TEST(apiserver_lost_and_slow_after_sync)
     free(metrics);
 
     /* back, same address: the informers resume; a deleted VM is noticed */
-    fa = kvg_fakeapi_start_at(port, cert_pem, key_pem);
-    kvg_fakeapi_serve_kinds(fa);
-    /* an apiserver's resourceVersions only grow (etcd keeps them); this one
-     * restarted empty, so move past the old ones and forget them: resumed
-     * watches get 410 and relist */
-    while (kvg_fakeapi_rv(fa) <= old_rv + 5)
-        kvg_fakeapi_bookmark(fa, "kubevirt.io", "virtualmachines");
-    kvg_fakeapi_compact(fa);
+    fa = restarted_fakeapi(port, cert_pem, key_pem, old_rv, NULL);
     double end = now_s() + 90;
     bool changed = false;
     while (!changed && now_s() < end) {
@@ -382,17 +402,11 @@ static void expect_fresh(const char *phase, const char *before, const char *befo
 
 START_TEST(apiserver_lost_turns_the_view_stale)
 {
-    char *cert_pem, *key_pem;
-    kvg_test_gen_cert("fake-apiserver", &cert_pem, &key_pem);
-    kvg_fakeapi *fa = kvg_fakeapi_start_at(0, cert_pem, key_pem);
-    kvg_fakeapi_serve_kinds(fa);
-    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
-    unsigned port = (unsigned)atoi(strrchr(kvg_fakeapi_url(fa), ':') + 1);
-    write_kubeconfig(port, cert_pem);
+    char *cert_pem, *key_pem, kc[600];
+    unsigned port;
+    kvg_fakeapi *fa = synced_fakeapi(&cert_pem, &key_pem, &port, kc, sizeof kc);
     pump bm = {.mu = PTHREAD_MUTEX_INITIALIZER, .fa = fa};
     ck_assert_int_eq(pthread_create(&bm.th, NULL, pump_run, &bm), 0);
-    char kc[600];
-    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
     static const char base[] = "workers: 2\nshutdownDelaySeconds: 0\n"
                                "cluster:\n  staleAfterSeconds: 3\n";
     ck_assert_int_eq(start_proc(&srv, "deny", base, "--kubeconfig", kc), 0);
@@ -431,12 +445,7 @@ START_TEST(apiserver_lost_turns_the_view_stale)
     kvg_fakeapi_stop(fa);
     expect_stale("apiserver unreachable");
     /* back, same address, restarted with its history lost: relists */
-    fa = kvg_fakeapi_start_at(port, cert_pem, key_pem);
-    kvg_fakeapi_serve_kinds(fa);
-    kvg_fakeapi_put(fa, "kubevirt.io", "virtualmachines", VM);
-    while (kvg_fakeapi_rv(fa) <= old_rv + 5)
-        kvg_fakeapi_bookmark(fa, "kubevirt.io", "virtualmachines");
-    kvg_fakeapi_compact(fa);
+    fa = restarted_fakeapi(port, cert_pem, key_pem, old_rv, VM);
     pump_set(&bm, fa);
     expect_fresh("apiserver back", before, before2);
 
