@@ -13,6 +13,7 @@
 #   - break-glass: the kvguard.io/exclude label and the failurePolicy patch of
 #     docs/operations.md open the path; re-applying closes it again
 #   - RBAC: SubjectAccessReviews of what each service account may and may not do
+#   - the audit-reports component applies without Pod Security warnings
 #
 # Usage: tests/manifests/apiserver-check.sh [--kvguard BIN]
 # Needs tests/e2e/bin/{etcd,kube-apiserver,kubectl} (tests/e2e/build.sh) or
@@ -73,6 +74,17 @@ else
   bad "apply generated-certs: $out"
 fi
 expect_ok "ha overlay passes server-side dry run" kubectl apply --dry-run=server -k "$ROOT/manifests/overlays/ha"
+# the opt-in audit-reports component (kvguard audit --apply as kvguard-audit)
+mkdir -p "$TMP/audit-overlay"
+printf 'resources:\n- ../overlay\ncomponents:\n- %s\n' \
+  "$(realpath --relative-to="$TMP/audit-overlay" "$ROOT/manifests/components/audit-reports")" \
+  > "$TMP/audit-overlay/kustomization.yaml"
+if out=$(kubectl apply -k "$TMP/audit-overlay" 2>&1); then
+  if grep -qi "warning" <<< "$out"; then bad "audit-reports component: warnings on apply: $(grep -i warning <<< "$out")"
+  else ok "audit-reports component applied, no warnings (Pod Security restricted)"; fi
+else
+  bad "apply audit-reports component: $out"
+fi
 # cert-manager's kinds need its CRDs, which this control plane does not have.
 kubectl kustomize "$ROOT/manifests/overlays/cert-manager" |
   awk '/^---$/{n++} {print > ("'"$TMP"'/cm-" n ".yaml")}'
@@ -185,6 +197,17 @@ sar $R get coordination.k8s.io leases "" kvguard-system kvguard-reconciler true
 sar $R update coordination.k8s.io leases "" kvguard-system someone-else false
 sar $R create events.k8s.io events "" $ns "" true
 sar $R get "" secrets "" kvguard-system "" false
+A=kvguard-audit
+sar $A list kubevirt.io virtualmachines "" "" "" true
+sar $A create wgpolicyk8s.io policyreports "" $ns "" true
+sar $A update wgpolicyk8s.io policyreports "" $ns kvguard true
+sar $A delete wgpolicyk8s.io policyreports "" $ns kvguard true
+sar $A create wgpolicyk8s.io clusterpolicyreports "" "" "" false
+sar $A create snapshot.kubevirt.io virtualmachinesnapshots "" $ns "" false
+sar $A delete "" persistentvolumeclaims "" $ns x false
+sar $A get "" secrets "" kvguard-system "" false
+sar $R create wgpolicyk8s.io policyreports "" $ns "" false
+sar $W create wgpolicyk8s.io policyreports "" $ns "" false
 
 echo "apiserver-check: $((checks - failed)) passed, $failed failed"
 [ "$failed" = 0 ]

@@ -59,6 +59,16 @@ expect ha '^  replicas: 3$' 1 "webhook at 3 replicas"
 expect ha '^  minAvailable: 2$' 1 "webhook PDB minAvailable 2"
 expect ha 'whenUnsatisfiable: DoNotSchedule' 1 "hard spread over nodes"
 
+# the opt-in audit-reports component over the base
+mkdir -p "$TMP/audit-reports"
+printf 'resources:\n- %s\ncomponents:\n- %s\n' \
+  "$(realpath --relative-to="$TMP/audit-reports" "$ROOT/manifests/base")" \
+  "$(realpath --relative-to="$TMP/audit-reports" "$ROOT/manifests/components/audit-reports")" \
+  > "$TMP/audit-reports/kustomization.yaml"
+build audit-reports "$TMP/audit-reports"
+expect audit-reports 'name: kvguard-config-[a-z0-9]{10}$' 4 "the audit Deployment uses the hashed ConfigMap too"
+expect audit-reports '^      serviceAccountName: kvguard-audit$' 1 "audit runs as kvguard-audit"
+
 build cert-manager "$ROOT/manifests/overlays/cert-manager"
 expect cert-manager 'cert-manager.io/inject-ca-from: kvguard-system/kvguard-webhook$' 2 "CA injection into both configurations"
 expect cert-manager '^kind: (Issuer|Certificate)$' 4 "two Issuers and two Certificates"
