@@ -42,8 +42,10 @@ typedef struct kvg_informers_opts {
     /* 120: a synced kind without contact with the apiserver (a successful
      * list, a watch event or bookmark, a watch run to its timeout) for
      * longer is stale: not synced for admission, /readyz and the reconciler
-     * until the apiserver answers again (kvg_store_set_stale_after). The
-     * apiserver bookmarks a quiet watch about once a minute. 0: never. */
+     * until the apiserver answers again (kvg_store_set_stale_after). Watch
+     * timeouts are capped to a third to a half of it, so that a kind whose
+     * objects never change still proves contact twice per window (not every
+     * apiserver bookmarks idle watches). 0: never stale, no cap. */
     long stale_after_s;
 } kvg_informers_opts;
 

@@ -123,8 +123,9 @@ void kvg_store_set_resource_version(kvg_store *s, kvg_kind kind,
  * UNSYNCED in kvg_view_state and kvg_view_synced (admission, /readyz and the
  * reconciler then treat it as not synced) until the next touch, with no
  * writer involved: the clock is read by the readers. Quiet kinds stay fresh
- * through the apiserver's bookmarks (about one a minute), not through object
- * changes. seconds <= 0 (the default): never stale. Thread-safe, lock-free. */
+ * through watches that run to their timeout (the informer keeps those
+ * shorter than the window), not through object changes. seconds <= 0 (the
+ * default): never stale. Thread-safe, lock-free. */
 void kvg_store_set_stale_after(kvg_store *s, double seconds);
 void kvg_store_touch(kvg_store *s, kvg_kind kind);
 

@@ -307,7 +307,7 @@ static kvg_err on_event(kvg_watch_event *ev, void *ud)
     kvg_store *s = k->inf->store;
     json_object *obj = ev->object;
     ws->events++;
-    in_contact(k); /* quiet kinds: the apiserver's bookmarks (~1/min) */
+    in_contact(k); /* events and bookmarks alike */
     set_rv(k, obj);
     switch (ev->type) {
     case KVG_WATCH_ADDED:
@@ -332,16 +332,29 @@ static kvg_err on_event(kvg_watch_event *ev, void *ud)
     return KVG_OK;
 }
 
+/* The server-side timeout of the next watch: random in [min, max) as
+ * client-go does, but at most half the staleness window (a third to a
+ * half), so that a quiet kind proves contact at least twice per window with
+ * a watch run to its timeout: not every apiserver bookmarks idle watches. */
+static long watch_timeout(kinformer *k)
+{
+    const kvg_informers_opts *o = &k->inf->o;
+    long lo = o->watch_timeout_min_s, hi = o->watch_timeout_max_s;
+    if (o->stale_after_s > 0 && hi > o->stale_after_s / 2) {
+        hi = o->stale_after_s / 2 > 1 ? o->stale_after_s / 2 : 1;
+        lo = o->stale_after_s / 3 > 1 ? o->stale_after_s / 3 : 1;
+    }
+    long span = hi - lo;
+    return lo + (span > 0 ? (long)(next_rand(k) % (uint64_t)span) : 0);
+}
+
 /* Watch until it must relist (KVG_EGONE), rediscover (KVG_ENOTFOUND) or
  * stop (KVG_ECANCELED); other endings resume from the last version. */
 static kvg_err watch_loop(kinformer *k)
 {
-    const kvg_informers_opts *o = &k->inf->o;
     while (!stopping(k->inf)) {
         kvg_kube_watch_opts wo = {.resource_version = k->rv};
-        long span = o->watch_timeout_max_s - o->watch_timeout_min_s;
-        wo.timeout_s = o->watch_timeout_min_s +
-                       (span > 0 ? (long)(next_rand(k) % (uint64_t)span) : 0);
+        wo.timeout_s = watch_timeout(k);
         list_filter(k, &wo.field_selector);
         wstate ws = {.k = k};
         kvg_kube_call call;
@@ -351,6 +364,12 @@ static kvg_err watch_loop(kinformer *k)
                                    &ws, call_of(k, &call), &d);
         double took = mono_now() - t0;
         bool lasted = took >= 1.0;
+        /* Ran to its timeout: the apiserver held it open all along and
+         * closed it on time. Not one that ended later: the client gives up
+         * on a silent stream after timeout + 30 s, or its low-speed time,
+         * which a dead peer causes too. */
+        bool ran_out = e == KVG_OK && took >= (double)wo.timeout_s - 1 &&
+                       took < (double)wo.timeout_s + 5;
         if (e == KVG_EGONE) {
             kvg_logf_kv(KVG_LOG_INFO, "informer.expired", k->labels,
                         "%s: resourceVersion %s expired, relisting",
@@ -359,14 +378,11 @@ static kvg_err watch_loop(kinformer *k)
         }
         if (e == KVG_ECANCELED || e == KVG_ENOTFOUND)
             return e;
-        if (ws.events > 0 || (e == KVG_OK && lasted))
-            k->failures = 0;
-        /* Ran to its timeout: the apiserver held it open all along. Not a
-         * watch dropped early without events: the client drops one silent
-         * for its low-speed time, which a dead peer causes too. */
-        if (e == KVG_OK && took >= (double)wo.timeout_s - 1)
+        if (ran_out)
             in_contact(k);
-        if (e == KVG_OK && (ws.events > 0 || lasted))
+        if (ws.events > 0 || (e == KVG_OK && (lasted || ran_out)))
+            k->failures = 0;
+        if (e == KVG_OK && (ws.events > 0 || lasted || ran_out))
             continue; /* the server's timeout or a restart: resume at once */
         if (e != KVG_OK)
             kvg_logf_kv(KVG_LOG_WARN, "informer.watch", k->labels,
