@@ -25,6 +25,17 @@ kvg_err kvg_buf_printf(kvg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 kvg_err kvg_buf_vprintf(kvg_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Makes room for `extra` more bytes (one allocation instead of doublings
+ * when the final size is known, e.g. from a Content-Length). */
+kvg_err kvg_buf_reserve(kvg_buf *b, size_t extra);
+/* Appends s[0..len) as a JSON string literal, quotes included, escaped
+ * byte for byte as json-c 0.16 serializes strings with
+ * JSON_C_TO_STRING_NOSLASHESCAPE: hand-built JSON stays identical to what a
+ * json-c tree would have produced. */
+kvg_err kvg_buf_json_str(kvg_buf *b, const char *s, size_t len);
+/* Appends prefix verbatim (e.g. ",\"name\":"), then s as a JSON string
+ * (NULL as ""). */
+kvg_err kvg_buf_json_field(kvg_buf *b, const char *prefix, const char *s);
 /* Hand the data over to the caller (who frees it); the buffer is empty after. */
 char *kvg_buf_steal(kvg_buf *b, size_t *len);
 

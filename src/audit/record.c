@@ -8,27 +8,17 @@
 #include "kvguard/admission.h"
 #include "kvguard/json.h"
 
-static kvg_err put(json_object *o, const char *key, json_object *v)
-{
-    if (!v || json_object_object_add(o, key, v)) {
-        json_object_put(v);
-        return KVG_ENOMEM;
-    }
-    return KVG_OK;
-}
+/* Runs call unless an earlier step failed (the first error wins). */
+#define CHAIN(e, call)      \
+    do {                    \
+        if (!(e))           \
+            (e) = (call);   \
+    } while (0)
 
-static kvg_err put_str(json_object *o, const char *key, const char *s)
+static kvg_err put_bool(kvg_buf *b, const char *prefix, bool v)
 {
-    return put(o, key, json_object_new_string(s ? s : ""));
-}
-
-static kvg_err push(json_object *arr, json_object *v)
-{
-    if (!v || json_object_array_add(arr, v)) {
-        json_object_put(v);
-        return KVG_ENOMEM;
-    }
-    return KVG_OK;
+    kvg_err e = kvg_buf_puts(b, prefix);
+    return e ? e : kvg_buf_puts(b, v ? "true" : "false");
 }
 
 /* RFC 3339 UTC with milliseconds, as the log lines. */
@@ -43,114 +33,112 @@ static void rfc3339_now(char out[64])
              tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
 }
 
-static kvg_err audit_request(const kvg_request *q, json_object *rec)
+/* The strings of an array the decoder checked (request.userInfo.groups). */
+static kvg_err put_strings(kvg_buf *b, const char *prefix, const json_object *arr)
 {
-    kvg_err e;
-    json_object *groups = q->groups ? json_object_get((json_object *)q->groups)
-                                    : json_object_new_array();
-    if ((e = put_str(rec, "uid", q->uid)) ||
-        (e = put_str(rec, "user", q->username)) ||
-        (e = put(rec, "groups", groups)) ||
-        (e = put_str(rec, "operation", kvg_operation_name(q->operation))) ||
-        (e = put_str(rec, "group", q->group)) ||
-        (e = put_str(rec, "version", q->version)) ||
-        (e = put_str(rec, "kind", q->kind)) ||
-        (e = put_str(rec, "resource", q->resource)) ||
-        (e = put_str(rec, "namespace", q->namespace_)) ||
-        (e = put_str(rec, "name", q->name)) ||
-        (e = put(rec, "dryRun", json_object_new_boolean(q->dry_run))))
-        return e;
-    if (q->sub_resource && *q->sub_resource)
-        return put_str(rec, "subResource", q->sub_resource);
-    return KVG_OK;
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    kvg_err e = kvg_buf_puts(b, prefix);
+    for (size_t i = 0; !e && i < n; i++)
+        e = kvg_buf_json_field(b, i ? "," : "",
+                               kvg_json_as_str(json_object_array_get_idx(arr, i)));
+    return e ? e : kvg_buf_puts(b, "]");
 }
 
-static kvg_err audit_rules(const kvg_decision *dec, json_object *rec)
+static kvg_err audit_request(const kvg_request *q, kvg_buf *b)
 {
-    json_object *arr = json_object_new_array();
-    kvg_err e = put(rec, "rules", arr);
+    kvg_err e = KVG_OK;
+    CHAIN(e, kvg_buf_json_field(b, ",\"uid\":", q->uid));
+    CHAIN(e, kvg_buf_json_field(b, ",\"user\":", q->username));
+    CHAIN(e, put_strings(b, ",\"groups\":[", q->groups));
+    CHAIN(e, kvg_buf_json_field(b, ",\"operation\":",
+                                kvg_operation_name(q->operation)));
+    CHAIN(e, kvg_buf_json_field(b, ",\"group\":", q->group));
+    CHAIN(e, kvg_buf_json_field(b, ",\"version\":", q->version));
+    CHAIN(e, kvg_buf_json_field(b, ",\"kind\":", q->kind));
+    CHAIN(e, kvg_buf_json_field(b, ",\"resource\":", q->resource));
+    CHAIN(e, kvg_buf_json_field(b, ",\"namespace\":", q->namespace_));
+    CHAIN(e, kvg_buf_json_field(b, ",\"name\":", q->name));
+    CHAIN(e, put_bool(b, ",\"dryRun\":", q->dry_run));
+    if (q->sub_resource && *q->sub_resource)
+        CHAIN(e, kvg_buf_json_field(b, ",\"subResource\":", q->sub_resource));
+    return e;
+}
+
+static kvg_err audit_rules(const kvg_decision *dec, kvg_buf *b)
+{
+    kvg_err e = kvg_buf_puts(b, ",\"rules\":[");
     for (size_t i = 0; !e && i < dec->n_results; i++) {
         const kvg_rule_result *rr = &dec->results[i];
         const kvg_rule_info *info = kvg_rule_info_get(rr->rule);
-        json_object *o = json_object_new_object();
-        if ((e = push(arr, o)) ||
-            (e = put_str(o, "id", info ? info->name : "unknown")) ||
-            (e = put_str(o, "action", kvg_action_name(rr->action))) ||
-            (e = put_str(o, "outcome", kvg_outcome_name(rr->outcome))))
-            break;
+        CHAIN(e, kvg_buf_json_field(b, i ? ",{\"id\":" : "{\"id\":",
+                                    info ? info->name : "unknown"));
+        CHAIN(e, kvg_buf_json_field(b, ",\"action\":", kvg_action_name(rr->action)));
+        CHAIN(e, kvg_buf_json_field(b, ",\"outcome\":",
+                                    kvg_outcome_name(rr->outcome)));
         if (rr->message && (rr->outcome == KVG_OUTCOME_FAIL ||
                             rr->outcome == KVG_OUTCOME_UNKNOWN))
-            e = put_str(o, "message", rr->message);
+            CHAIN(e, kvg_buf_json_field(b, ",\"message\":", rr->message));
+        CHAIN(e, kvg_buf_puts(b, "}"));
     }
-    return e;
+    return e ? e : kvg_buf_puts(b, "]");
 }
 
 /* Operations and paths only: values may be whole VM specs. */
-static kvg_err audit_patch(const kvg_decision *dec, json_object *rec)
+static kvg_err audit_patch(const kvg_decision *dec, kvg_buf *b)
 {
-    json_object *arr = json_object_new_array();
-    kvg_err e = put(rec, "patch", arr);
     size_t n = dec->patch && json_object_is_type(dec->patch, json_type_array)
                    ? json_object_array_length(dec->patch) : 0;
     /* always present (empty when nothing was patched): a stable record */
+    kvg_err e = kvg_buf_puts(b, ",\"patch\":[");
     for (size_t i = 0; !e && i < n; i++) {
         json_object *op = json_object_array_get_idx(dec->patch, i);
-        json_object *o = json_object_new_object();
-        if ((e = push(arr, o)) || (e = put_str(o, "op", kvg_json_str(op, "op", NULL))))
-            break;
-        e = put_str(o, "path", kvg_json_str(op, "path", NULL));
+        CHAIN(e, kvg_buf_json_field(b, i ? ",{\"op\":" : "{\"op\":",
+                                    kvg_json_str(op, "op", NULL)));
+        CHAIN(e, kvg_buf_json_field(b, ",\"path\":", kvg_json_str(op, "path", NULL)));
+        CHAIN(e, kvg_buf_puts(b, "}"));
     }
-    return e;
+    return e ? e : kvg_buf_puts(b, "]");
 }
 
 static kvg_err audit_decision(const kvg_decision *dec, bool mutate,
-                              double seconds, json_object *rec)
+                              double seconds, kvg_buf *b)
 {
-    json_object *warn = json_object_new_array();
-    char ms[32];
-    kvg_err e;
-    snprintf(ms, sizeof ms, "%.3f", seconds * 1000.0);
-    if ((e = put_str(rec, "webhook", mutate ? "mutate" : "validate")) ||
-        (e = put_str(rec, "decision", dec->allowed ? "allowed" : "denied")) ||
-        (e = put(rec, "code", json_object_new_int(dec->allowed ? 200 : dec->code ? dec->code : 403))) ||
-        (e = audit_rules(dec, rec)))
-        return e;
-    if ((e = put_str(rec, "message", dec->message)))
-        return e;
-    if ((e = put(rec, "warnings", warn)))
-        return e;
+    kvg_err e = KVG_OK;
+    CHAIN(e, kvg_buf_json_field(b, ",\"webhook\":", mutate ? "mutate" : "validate"));
+    CHAIN(e, kvg_buf_json_field(b, ",\"decision\":",
+                                dec->allowed ? "allowed" : "denied"));
+    CHAIN(e, kvg_buf_printf(b, ",\"code\":%d",
+                            dec->allowed ? 200 : dec->code ? dec->code : 403));
+    CHAIN(e, audit_rules(dec, b));
+    CHAIN(e, kvg_buf_json_field(b, ",\"message\":", dec->message));
+    CHAIN(e, kvg_buf_puts(b, ",\"warnings\":["));
     for (size_t i = 0; i < dec->n_warnings; i++)
-        if ((e = push(warn, json_object_new_string(dec->warnings[i] ? dec->warnings[i] : ""))))
-            return e;
-    if ((e = audit_patch(dec, rec)))
-        return e;
-    if (dec->annotations &&
-        (e = put(rec, "annotations", json_object_get(dec->annotations))))
-        return e;
-    return put(rec, "latency_ms", json_object_new_double_s(seconds * 1000.0, ms));
-}
-
-kvg_err kvg_audit_format(const kvg_review *r, const kvg_decision *dec,
-                         bool mutate, double seconds, kvg_buf *out)
-{
-    json_object *rec;
-    char ts[64];
-    kvg_err e;
-    if (!r || !dec || !out || !r->req.uid)
-        return KVG_EINVAL;
-    if (!(rec = json_object_new_object()))
-        return KVG_ENOMEM;
-    rfc3339_now(ts);
-    e = put_str(rec, "time", ts);
-    if (!e)
-        e = put_str(rec, "event", "admission.decision");
-    if (!e)
-        e = audit_request(&r->req, rec);
-    if (!e)
-        e = audit_decision(dec, mutate, seconds, rec);
-    if (!e)
-        e = kvg_json_to_buf(rec, out);
-    json_object_put(rec);
+        CHAIN(e, kvg_buf_json_field(b, i ? "," : "", dec->warnings[i]));
+    CHAIN(e, kvg_buf_puts(b, "]"));
+    CHAIN(e, audit_patch(dec, b));
+    /* the decision's own tree (string values): json-c writes it */
+    if (dec->annotations) {
+        CHAIN(e, kvg_buf_puts(b, ",\"annotations\":"));
+        CHAIN(e, kvg_json_to_buf(dec->annotations, b));
+    }
+    CHAIN(e, kvg_buf_printf(b, ",\"latency_ms\":%.3f}", seconds * 1000.0));
     return e;
 }
 
+/* Written directly rather than as a json-c tree (which cost more than the
+ * policy decision itself); kvg_buf_json_str escapes as json-c does, so the
+ * line is the same byte for byte. */
+kvg_err kvg_audit_format(const kvg_review *r, const kvg_decision *dec,
+                         bool mutate, double seconds, kvg_buf *out)
+{
+    char ts[64];
+    kvg_err e = KVG_OK;
+    if (!r || !dec || !out || !r->req.uid)
+        return KVG_EINVAL;
+    rfc3339_now(ts);
+    CHAIN(e, kvg_buf_json_field(out, "{\"time\":", ts));
+    CHAIN(e, kvg_buf_puts(out, ",\"event\":\"admission.decision\""));
+    CHAIN(e, audit_request(&r->req, out));
+    CHAIN(e, audit_decision(dec, mutate, seconds, out));
+    return e;
+}

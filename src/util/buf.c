@@ -1,5 +1,6 @@
 /* Growable buffer with a size limit (see kvguard/buf.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,11 @@ static kvg_err buf_reserve(kvg_buf *b, size_t extra)
     return KVG_OK;
 }
 
+kvg_err kvg_buf_reserve(kvg_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 kvg_err kvg_buf_append(kvg_buf *b, const void *data, size_t len)
 {
     kvg_err e = buf_reserve(b, len);
@@ -92,6 +98,60 @@ kvg_err kvg_buf_printf(kvg_buf *b, const char *fmt, ...)
     kvg_err e = kvg_buf_vprintf(b, fmt, ap);
     va_end(ap);
     return e;
+}
+
+/* The escape of each byte json-c writes (NULL: the byte itself); control
+ * characters without a short form are written as \u00xx below. */
+static const char *json_short_escape(unsigned char c)
+{
+    switch (c) {
+    case '\b': return "\\b";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\f': return "\\f";
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    default: return NULL;
+    }
+}
+
+static bool json_plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
+}
+
+kvg_err kvg_buf_json_str(kvg_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    /* typical strings need no escape: one reservation, one copy */
+    kvg_err e = buf_reserve(b, len + 2);
+    size_t run = 0;
+    if (e)
+        return e;
+    b->data[b->len++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (json_plain_byte(c))
+            continue;
+        const char *esc = json_short_escape(c);
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+        if ((e = kvg_buf_append(b, s + run, i - run)) ||
+            (e = esc ? kvg_buf_append(b, esc, 2) : kvg_buf_append(b, u, 6)))
+            return e;
+        run = i + 1;
+    }
+    if ((e = kvg_buf_append(b, s + run, len - run)))
+        return e;
+    return kvg_buf_append(b, "\"", 1);
+}
+
+kvg_err kvg_buf_json_field(kvg_buf *b, const char *prefix, const char *s)
+{
+    kvg_err e = kvg_buf_puts(b, prefix);
+    if (e)
+        return e;
+    return kvg_buf_json_str(b, s ? s : "", s ? strlen(s) : 0);
 }
 
 char *kvg_buf_steal(kvg_buf *b, size_t *len)
