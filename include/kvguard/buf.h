@@ -19,6 +19,9 @@ typedef struct kvg_buf {
 void kvg_buf_init(kvg_buf *b, size_t limit);
 void kvg_buf_free(kvg_buf *b);
 void kvg_buf_reset(kvg_buf *b); /* len = 0, keeps the allocation */
+/* Back to len bytes (no-op if already shorter): undoes a failed sequence of
+ * appends. */
+void kvg_buf_truncate(kvg_buf *b, size_t len);
 kvg_err kvg_buf_append(kvg_buf *b, const void *data, size_t len);
 kvg_err kvg_buf_puts(kvg_buf *b, const char *s);
 kvg_err kvg_buf_printf(kvg_buf *b, const char *fmt, ...)
@@ -36,6 +39,14 @@ kvg_err kvg_buf_json_str(kvg_buf *b, const char *s, size_t len);
 /* Appends prefix verbatim (e.g. ",\"name\":"), then s as a JSON string
  * (NULL as ""). */
 kvg_err kvg_buf_json_field(kvg_buf *b, const char *prefix, const char *s);
+/* For a sequence of appends: runs call unless an earlier one failed, so
+ * that the first error is the one returned. */
+#define KVG_BUF_CHAIN(e, call) \
+    do {                       \
+        if (!(e))              \
+            (e) = (call);      \
+    } while (0)
+
 /* Hand the data over to the caller (who frees it); the buffer is empty after. */
 char *kvg_buf_steal(kvg_buf *b, size_t *len);
 

@@ -6,6 +6,7 @@
  * and serialized once, so escaping is never done by hand. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kvguard/admission.h"
@@ -288,41 +289,43 @@ void kvg_review_free(kvg_review *r)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-static kvg_err encode_status(const kvg_decision *dec, json_object *resp)
+/* The response is written directly (kvg_buf_json_str escapes as json-c
+ * does): the same bytes a json-c tree would give, without building one per
+ * request. Subtrees the engine built (causes) are still written by json-c. */
+#define CHAIN KVG_BUF_CHAIN
+
+static kvg_err encode_status(const kvg_decision *dec, kvg_buf *b)
 {
-    json_object *st = kvg_json_child(resp, "status");
-    kvg_err e;
-    if ((e = kvg_json_set(st, "code", json_object_new_int(dec->code ? dec->code : 403))) ||
-        (e = kvg_json_set_str(st, "message", dec->message ? dec->message
-                                                          : "denied by kvguard")) ||
-        (dec->reason && (e = kvg_json_set_str(st, "reason", dec->reason))))
-        return e;
+    kvg_err e = KVG_OK;
+    CHAIN(e, kvg_buf_printf(b, ",\"status\":{\"code\":%d",
+                            dec->code ? dec->code : 403));
+    CHAIN(e, kvg_buf_json_field(b, ",\"message\":",
+                                dec->message ? dec->message : "denied by kvguard"));
+    if (dec->reason)
+        CHAIN(e, kvg_buf_json_field(b, ",\"reason\":", dec->reason));
     if (dec->causes && json_object_is_type(dec->causes, json_type_array) &&
         json_object_array_length(dec->causes) > 0) {
-        return kvg_json_set(kvg_json_child(st, "details"), "causes",
-                            json_object_get(dec->causes));
+        CHAIN(e, kvg_buf_puts(b, ",\"details\":{\"causes\":"));
+        CHAIN(e, kvg_json_to_buf(dec->causes, b));
+        CHAIN(e, kvg_buf_puts(b, "}"));
     }
-    return KVG_OK;
+    CHAIN(e, kvg_buf_puts(b, "}"));
+    return e;
 }
 
-static kvg_err encode_warnings(const kvg_decision *dec, json_object *resp)
+static kvg_err encode_warnings(const kvg_decision *dec, kvg_buf *b)
 {
-    json_object *arr;
-    kvg_err e;
+    kvg_err e = KVG_OK;
     if (dec->n_warnings == 0)
         return KVG_OK;
-    arr = json_object_new_array();
-    if ((e = kvg_json_set(resp, "warnings", arr)))
-        return e;
-    for (size_t i = 0; i < dec->n_warnings; i++) {
-        const char *w = dec->warnings[i] ? dec->warnings[i] : "";
-        if ((e = kvg_json_push(arr, json_object_new_string(w))))
-            return e;
-    }
-    return KVG_OK;
+    for (size_t i = 0; i < dec->n_warnings; i++)
+        CHAIN(e, kvg_buf_json_field(b, i ? "," : ",\"warnings\":[",
+                                    dec->warnings[i]));
+    CHAIN(e, kvg_buf_puts(b, "]"));
+    return e;
 }
 
-static kvg_err encode_patch(const kvg_decision *dec, json_object *resp)
+static kvg_err encode_patch(const kvg_decision *dec, kvg_buf *b)
 {
     kvg_buf raw, b64;
     kvg_err e;
@@ -334,10 +337,8 @@ static kvg_err encode_patch(const kvg_decision *dec, json_object *resp)
     e = kvg_json_to_buf(dec->patch, &raw);
     if (!e)
         e = kvg_base64_encode(raw.data, raw.len, &b64);
-    if (!e)
-        e = kvg_json_set_str(resp, "patchType", "JSONPatch");
-    if (!e)
-        e = kvg_json_set_str(resp, "patch", b64.data);
+    CHAIN(e, kvg_buf_puts(b, ",\"patchType\":\"JSONPatch\""));
+    CHAIN(e, kvg_buf_json_field(b, ",\"patch\":", b64.data));
     kvg_buf_free(&raw);
     kvg_buf_free(&b64);
     return e;
@@ -366,82 +367,105 @@ static void annotation_key(const char *in, char out[64])
     out[n] = '\0';
 }
 
-static kvg_err encode_annotations(const kvg_decision *dec, json_object *resp)
+typedef struct annotation {
+    char key[64];
+    const char *value;
+} annotation;
+
+/* Keys as annotation_key() makes them; two keys that become the same keep
+ * the first one's place and the last one's value (what adding them to a
+ * json-c object did). Sets *n to how many distinct keys are in out. */
+static kvg_err collect_annotations(json_object *annotations, annotation *out,
+                                   size_t *n_out)
 {
-    json_object *ann;
+    size_t n = 0;
+    json_object_object_foreach(annotations, key, val) {
+        char k[64];
+        const char *s = kvg_json_as_str(val);
+        size_t i = 0;
+        annotation_key(key, k);
+        if (!*k)
+            continue;
+        while (i < n && strcmp(out[i].key, k))
+            i++;
+        if (i == n)
+            memcpy(out[n++].key, k, sizeof k);
+        /* Values must be strings for the apiserver; serialize anything
+         * else (NULL when memory runs out). */
+        out[i].value = s ? s : json_object_to_json_string_ext(
+                                   val, JSON_C_TO_STRING_PLAIN |
+                                            JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!out[i].value)
+            return KVG_ENOMEM;
+    }
+    *n_out = n;
+    return KVG_OK;
+}
+
+static kvg_err encode_annotations(const kvg_decision *dec, kvg_buf *b)
+{
+    annotation *ann;
+    size_t n = 0;
     kvg_err e;
     if (!dec->annotations || !json_object_is_type(dec->annotations,
                                                   json_type_object) ||
         json_object_object_length(dec->annotations) == 0)
         return KVG_OK;
-    if (!(ann = kvg_json_child(resp, "auditAnnotations")))
+    ann = calloc((size_t)json_object_object_length(dec->annotations), sizeof *ann);
+    if (!ann)
         return KVG_ENOMEM;
-    json_object_object_foreach(dec->annotations, key, val) {
-        char k[64];
-        const char *s = kvg_json_as_str(val);
-        annotation_key(key, k);
-        if (!*k)
-            continue;
-        /* Values must be strings for the apiserver; serialize anything else
-         * (NULL when memory runs out: KVG_ENOMEM below). */
-        if (!s)
-            s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
-                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
-        if ((e = kvg_json_set_str(ann, k, s)))
-            return e;
+    e = collect_annotations(dec->annotations, ann, &n);
+    CHAIN(e, kvg_buf_puts(b, ",\"auditAnnotations\":{"));
+    for (size_t i = 0; i < n; i++) {
+        CHAIN(e, kvg_buf_json_field(b, i ? "," : "", ann[i].key));
+        CHAIN(e, kvg_buf_json_field(b, ":", ann[i].value));
     }
-    return KVG_OK;
+    CHAIN(e, kvg_buf_puts(b, "}"));
+    free(ann);
+    return e;
 }
 
 static kvg_err encode_response(const kvg_review *r, const kvg_decision *dec,
-                               json_object *root)
+                               kvg_buf *b)
 {
-    json_object *resp;
-    kvg_err e;
-    if ((e = kvg_json_set_str(root, "apiVersion", r->api_version[0] ? r->api_version
-                                                                    : API_V1)) ||
-        (e = kvg_json_set_str(root, "kind", "AdmissionReview")) ||
-        (e = kvg_json_set_str(resp = kvg_json_child(root, "response"), "uid", r->req.uid)) ||
-        (e = kvg_json_set(resp, "allowed", json_object_new_boolean(dec->allowed))))
-        return e;
+    kvg_err e = KVG_OK;
+    CHAIN(e, kvg_buf_json_field(b, "{\"apiVersion\":", r->api_version[0]
+                                                          ? r->api_version
+                                                          : API_V1));
+    CHAIN(e, kvg_buf_json_field(b, ",\"kind\":\"AdmissionReview\",\"response\":"
+                                   "{\"uid\":", r->req.uid));
+    CHAIN(e, kvg_buf_puts(b, dec->allowed ? ",\"allowed\":true" : ",\"allowed\":false"));
     /* As the apiserver reads it: status only explains a denial, and a
      * patch on a denied request would be ignored anyway. */
-    if (!dec->allowed && (e = encode_status(dec, resp)))
-        return e;
-    if ((e = encode_warnings(dec, resp)))
-        return e;
-    if (dec->allowed && (e = encode_patch(dec, resp)))
-        return e;
-    return encode_annotations(dec, resp);
+    if (!dec->allowed)
+        CHAIN(e, encode_status(dec, b));
+    CHAIN(e, encode_warnings(dec, b));
+    if (dec->allowed)
+        CHAIN(e, encode_patch(dec, b));
+    CHAIN(e, encode_annotations(dec, b));
+    CHAIN(e, kvg_buf_puts(b, "}}"));
+    return e;
 }
 
 kvg_err kvg_review_encode(const kvg_review *r, const kvg_decision *dec,
                           kvg_buf *out)
 {
-    json_object *root;
+    size_t start;
     kvg_err e;
     if (!r || !dec || !out || !r->req.uid)
         return KVG_EINVAL;
-    if (!(root = json_object_new_object()))
-        return KVG_ENOMEM;
-    e = encode_response(r, dec, root);
-    if (!e)
-        e = kvg_json_to_buf(root, out);
-    json_object_put(root);
+    start = out->len;
+    if ((e = encode_response(r, dec, out)))
+        kvg_buf_truncate(out, start); /* appends nothing when it fails */
     return e;
 }
 
 kvg_err kvg_admission_error_body(int code, const char *msg, kvg_buf *out)
 {
-    json_object *root = json_object_new_object();
-    kvg_err e;
-    if (!root)
-        return KVG_ENOMEM;
-    e = kvg_json_set_str(root, "error", msg ? msg : "");
-    if (!e)
-        e = kvg_json_set(root, "code", json_object_new_int(code));
-    if (!e)
-        e = kvg_json_to_buf(root, out);
-    json_object_put(root);
+    size_t start = out->len;
+    kvg_err e = kvg_buf_json_field(out, "{\"error\":", msg);
+    CHAIN(e, kvg_buf_printf(out, ",\"code\":%d}", code));
+    if (e)
+        kvg_buf_truncate(out, start);
     return e;
 }

@@ -8,12 +8,7 @@
 #include "kvguard/admission.h"
 #include "kvguard/json.h"
 
-/* Runs call unless an earlier step failed (the first error wins). */
-#define CHAIN(e, call)      \
-    do {                    \
-        if (!(e))           \
-            (e) = (call);   \
-    } while (0)
+#define CHAIN KVG_BUF_CHAIN
 
 static kvg_err put_bool(kvg_buf *b, const char *prefix, bool v)
 {
@@ -133,12 +128,16 @@ kvg_err kvg_audit_format(const kvg_review *r, const kvg_decision *dec,
 {
     char ts[64];
     kvg_err e = KVG_OK;
+    size_t start;
     if (!r || !dec || !out || !r->req.uid)
         return KVG_EINVAL;
+    start = out->len;
     rfc3339_now(ts);
     CHAIN(e, kvg_buf_json_field(out, "{\"time\":", ts));
     CHAIN(e, kvg_buf_puts(out, ",\"event\":\"admission.decision\""));
     CHAIN(e, audit_request(&r->req, out));
     CHAIN(e, audit_decision(dec, mutate, seconds, out));
+    if (e)
+        kvg_buf_truncate(out, start); /* appends nothing when it fails */
     return e;
 }

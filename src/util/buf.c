@@ -32,6 +32,14 @@ void kvg_buf_reset(kvg_buf *b)
         b->data[0] = '\0';
 }
 
+void kvg_buf_truncate(kvg_buf *b, size_t len)
+{
+    if (!b->data || len >= b->len)
+        return;
+    b->len = len;
+    b->data[len] = '\0';
+}
+
 /* Make room for `extra` more bytes plus the terminating NUL. */
 static kvg_err buf_reserve(kvg_buf *b, size_t extra)
 {
