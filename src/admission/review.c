@@ -11,6 +11,7 @@
 
 #include "kvguard/admission.h"
 #include "kvguard/json.h"
+#include "admission/internal.h"
 
 #define API_V1 "admission.k8s.io/v1"
 #define API_V1BETA1 "admission.k8s.io/v1beta1"
@@ -225,8 +226,13 @@ kvg_err kvg_review_decode(const char *body, size_t len, kvg_review *out,
     memset(out, 0, sizeof *out);
     if (!body || len == 0)
         return kvg_diag_set(d, KVG_EPARSE, "not JSON: the body is empty");
-    /* Its errors already read "not JSON: line L column C: ...". */
-    e = kvg_json_parse(body, len, REVIEW_MAX_DEPTH, &root, d);
+    e = kvg_review_parse_fast(body, len, &root);
+    if (e == KVG_ENOMEM)
+        return kvg_diag_set(d, e, "out of memory decoding the AdmissionReview");
+    /* Declined: json-c parses it (its errors read "not JSON: line L column
+     * C: ..."). */
+    if (e)
+        e = kvg_json_parse(body, len, REVIEW_MAX_DEPTH, &root, d);
     if (e)
         return e;
     return decode_root(root, out, d);
