@@ -32,5 +32,8 @@ void kvg_logf_kv(kvg_log_level l, const char *event, const char *kv_json,
 
 /* Write one already-serialized JSON line (audit records); adds the newline. */
 void kvg_log_raw_line(const char *json, size_t len);
+/* Write text made of whole lines, each with its newline, in one write(2)
+ * (batched audit records; keep it within PIPE_BUF to stay unsplit). */
+void kvg_log_raw_lines(const char *lines, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  * admission answer. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@ struct kvg_audit_sink {
     rec *q;
     size_t cap, head, n;
     bool paused, stopping, busy;
+    bool waiting; /* the writer sleeps on `work`: only then is a signal due */
+    rec *batch;   /* the writer's: records taken from q in one go */
+    kvg_buf run;  /* the writer's: records joined for one write(2) */
     pthread_t thread;
     char *path;
     size_t max_bytes, max_line;
@@ -153,17 +157,18 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 /* 0 written; -1 lost (errno says why). */
-static int write_file(kvg_audit_sink *s, const rec *r, bool *rotated)
+static int write_file(kvg_audit_sink *s, const char *data, size_t len,
+                      bool *rotated)
 {
     if (s->fd < 0 && open_file(s))
         return -1;
     if (s->max_bytes && s->size > 0 &&
-        (size_t)s->size + r->len > s->max_bytes) {
+        (size_t)s->size + len > s->max_bytes) {
         if (rotate(s) || open_file(s))
             return -1;
         *rotated = true;
     }
-    if (write_all(s->fd, r->line, r->len)) {
+    if (write_all(s->fd, data, len)) {
         int saved = errno;
         /* reopen next time: the file may have been fixed or replaced */
         close(s->fd);
@@ -171,11 +176,11 @@ static int write_file(kvg_audit_sink *s, const rec *r, bool *rotated)
         errno = saved;
         return -1;
     }
-    s->size += (off_t)r->len;
+    s->size += (off_t)len;
     return 0;
 }
 
-static void account(kvg_audit_sink *s, int rc, bool rotated, int err)
+static void account(kvg_audit_sink *s, size_t n, int rc, bool rotated, int err)
 {
     uint64_t drops = 0, errors = 0;
     bool warn = false;
@@ -183,31 +188,76 @@ static void account(kvg_audit_sink *s, int rc, bool rotated, int err)
     if (rotated)
         s->st.rotations++;
     if (rc == 0) {
-        s->st.written++;
+        s->st.written += n;
     } else {
-        s->st.write_errors++;
-        s->unwarned_errors++;
+        s->st.write_errors += n;
+        s->unwarned_errors += n;
         warn = warn_due(s, &drops, &errors);
     }
     pthread_mutex_unlock(&s->mu);
-    kvg_metrics_inc(rc ? M_ERRORS : M_WRITTEN, "", 1);
+    kvg_metrics_inc(rc ? M_ERRORS : M_WRITTEN, "", (double)n);
     if (warn)
         warn_now(s, drops, errors, strerror(err));
 }
 
-static void write_one(kvg_audit_sink *s, rec *r)
+/* Writes the n records joined in s->run (one write(2), at most one
+ * rotation: before it, as the first record alone would have had it). */
+static void flush_run(kvg_audit_sink *s, size_t n)
 {
     bool rotated = false;
     int rc = 0, err = 0;
+    if (n == 0)
+        return;
     if (s->path) {
-        rc = write_file(s, r, &rotated);
+        rc = write_file(s, s->run.data, s->run.len, &rotated);
         err = errno;
     } else {
-        /* stderr goes through the log writer: one write(2) per line keeps
-         * audit records and log lines from interleaving */
-        kvg_log_raw_line(r->line, r->len - 1);
+        /* stderr goes through the log writer: one write(2) of whole lines
+         * within PIPE_BUF keeps records and log lines from interleaving */
+        kvg_log_raw_lines(s->run.data, s->run.len);
     }
-    account(s, rc, rotated, err);
+    account(s, n, rc, rotated, err);
+    kvg_buf_reset(&s->run);
+}
+
+/* Can r join the run so far without changing what one write per record
+ * would have done (a rotation between two records, an unsplit pipe write)? */
+static bool joins_run(const kvg_audit_sink *s, const rec *r)
+{
+    if (s->run.len == 0)
+        return true;
+    if (!s->path)
+        return s->run.len + r->len <= PIPE_BUF;
+    return !s->max_bytes ||
+           (size_t)s->size + s->run.len + r->len <= s->max_bytes;
+}
+
+/* The records taken in one go, in order, in as few writes as the file's
+ * rotation and PIPE_BUF allow: one wake-up and one write(2) per batch
+ * instead of per record. */
+static void write_batch(kvg_audit_sink *s, rec *r, size_t n)
+{
+    size_t in_run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!joins_run(s, &r[i])) {
+            flush_run(s, in_run);
+            in_run = 0;
+        }
+        if (kvg_buf_append(&s->run, r[i].line, r[i].len)) {
+            /* no memory to join: this one alone */
+            flush_run(s, in_run);
+            in_run = 0;
+            kvg_buf_free(&s->run);
+            if (kvg_buf_append(&s->run, r[i].line, r[i].len)) {
+                account(s, 1, -1, false, ENOMEM);
+                continue;
+            }
+        }
+        in_run++;
+        free(r[i].line);
+        r[i].line = NULL;
+    }
+    flush_run(s, in_run);
 }
 
 static void *writer_main(void *arg)
@@ -215,17 +265,23 @@ static void *writer_main(void *arg)
     kvg_audit_sink *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->stopping && (s->paused || s->n == 0))
+        while (!s->stopping && (s->paused || s->n == 0)) {
+            s->waiting = true;
             pthread_cond_wait(&s->work, &s->mu);
+            s->waiting = false;
+        }
         if (s->n == 0 && s->stopping)
             break;
-        rec r = s->q[s->head];
-        s->head = (s->head + 1) % s->cap;
-        s->n--;
+        size_t n = s->n;
+        for (size_t i = 0; i < n; i++)
+            s->batch[i] = s->q[(s->head + i) % s->cap];
+        s->head = (s->head + n) % s->cap;
+        s->n = 0;
         s->busy = true;
         pthread_mutex_unlock(&s->mu);
-        write_one(s, &r);
-        free(r.line);
+        write_batch(s, s->batch, n);
+        for (size_t i = 0; i < n; i++)
+            free(s->batch[i].line);
         pthread_mutex_lock(&s->mu);
         s->busy = false;
         if (s->n == 0)
@@ -244,6 +300,8 @@ static void sink_free(kvg_audit_sink *s)
     for (size_t i = 0; i < s->n; i++)
         free(s->q[(s->head + i) % s->cap].line);
     free(s->q);
+    free(s->batch);
+    kvg_buf_free(&s->run);
     free(s->path);
     if (s->fd >= 0)
         close(s->fd);
@@ -273,7 +331,9 @@ kvg_err kvg_audit_sink_open_opts(const kvg_audit_sink_opts *o,
     s->max_line = o->max_line ? o->max_line : 1u << 20;
     s->keep = o->keep;
     s->paused = o->start_paused;
+    kvg_buf_init(&s->run, 0);
     if (!(s->q = calloc(s->cap, sizeof *s->q)) ||
+        !(s->batch = calloc(s->cap, sizeof *s->batch)) ||
         (o->path && *o->path && !(s->path = strdup(o->path)))) {
         sink_free(s);
         return KVG_ENOMEM;
@@ -336,7 +396,9 @@ kvg_err kvg_audit_sink_write(kvg_audit_sink *s, const char *line, size_t len)
     }
     s->q[(s->head + s->n) % s->cap] = (rec){copy, len + 1};
     s->n++;
-    pthread_cond_signal(&s->work);
+    /* a busy writer takes this one with its next batch: no futex wake-up */
+    if (s->waiting)
+        pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
     return KVG_OK;
 }

@@ -39,6 +39,8 @@
  * test_hostile.c). An idle TLS connection costs ~22 KiB, so this bounds
  * that memory to ~90 MiB. */
 #define CONNECTION_LIMIT 4096u
+/* Body buffers are allocated up front from Content-Length up to this. */
+#define PRESIZE_MAX ((size_t)256 << 10)
 
 typedef enum route {
     ROUTE_UNKNOWN,
@@ -190,6 +192,9 @@ static enum MHD_Result serve_metrics(kvg_server *s, struct MHD_Connection *c,
                                      request *r)
 {
     kvg_view_metrics_update(s->view);
+    /* set here rather than counted up and down by every request (two more
+     * takes of the metrics lock per request) */
+    kvg_metrics_set("kvguard_in_flight_requests", "", atomic_load(&s->in_flight));
     kvg_buf b;
     kvg_buf_init(&b, 0);
     if (kvg_metrics_render(&b)) {
@@ -252,7 +257,24 @@ static enum MHD_Result check_admission_headers(kvg_server *s,
         return respond_error(s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, true,
                              "request body of %llu bytes exceeds the limit of %zu",
                              n, s->max_body);
+    /* the body in one allocation, not ~10 doublings and copies for 200 KB;
+     * capped, so that a client announcing a large body it never sends
+     * holds little (a failure only means the buffer grows as it goes) */
+    if (cl && *cl && !*end && n > 0)
+        (void)kvg_buf_reserve(&r->body, n < PRESIZE_MAX ? (size_t)n : PRESIZE_MAX);
     return MHD_YES;
+}
+
+/* A label value as is when it needs no escape (the usual case: no
+ * allocation on the request path), else escaped into esc. */
+static const char *label_value(const char *v, kvg_buf *esc)
+{
+    if (!strpbrk(v, "\\\"\n"))
+        return v;
+    kvg_buf_init(esc, 256);
+    if (kvg_metrics_label_escape(v, esc) || !esc->data)
+        return "";
+    return esc->data;
 }
 
 static void count_admission(const request *r, const kvg_admit_result *res,
@@ -260,23 +282,19 @@ static void count_admission(const request *r, const kvg_admit_result *res,
 {
     const char *webhook = r->route < N_ROUTES && routes[r->route].id == ROUTE_MUTATE
                               ? "mutate" : "validate";
-    kvg_buf kind, op, labels;
-    kvg_buf_init(&kind, 256);
-    kvg_buf_init(&op, 64);
-    kvg_buf_init(&labels, 1024);
-    kvg_metrics_label_escape(res->kind[0] ? res->kind : "unknown", &kind);
-    kvg_metrics_label_escape(res->operation[0] ? res->operation : "unknown", &op);
-    const char *k = kind.data ? kind.data : "", *o = op.data ? op.data : "";
-    if (!kvg_buf_printf(&labels, "webhook=\"%s\",kind=\"%s\",operation=\"%s\"",
-                        webhook, k, o))
-        kvg_metrics_observe("kvguard_admission_duration_seconds", labels.data,
-                            seconds);
-    if (!kvg_buf_printf(&labels, ",decision=\"%s\"",
-                        res->allowed ? "allowed" : "denied"))
-        kvg_metrics_inc("kvguard_admission_requests_total", labels.data, 1);
+    kvg_buf kind = {0}, op = {0};
+    char labels[512];
+    const char *k = label_value(res->kind[0] ? res->kind : "unknown", &kind);
+    const char *o = label_value(res->operation[0] ? res->operation : "unknown", &op);
+    int n = snprintf(labels, sizeof labels, "webhook=\"%s\",kind=\"%s\",operation=\"%s\"",
+                     webhook, k, o);
+    /* kind is at most 63 bytes, escaped 126: labels always fit */
+    kvg_metrics_observe("kvguard_admission_duration_seconds", labels, seconds);
+    snprintf(labels + n, sizeof labels - (size_t)n, ",decision=\"%s\"",
+             res->allowed ? "allowed" : "denied");
+    kvg_metrics_inc("kvguard_admission_requests_total", labels, 1);
     kvg_buf_free(&kind);
     kvg_buf_free(&op);
-    kvg_buf_free(&labels);
 }
 
 static enum MHD_Result serve_admission(kvg_server *s, struct MHD_Connection *c,
@@ -422,7 +440,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         kvg_buf_init(&r->body, s->max_body);
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
-        kvg_metrics_inc("kvguard_in_flight_requests", "", 1);
         return begin(s, c, r, url, method);
     }
     if (*upload_size) {
@@ -444,7 +461,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     kvg_buf_free(&r->body);
     free(r);
     *con_cls = NULL;
-    kvg_metrics_inc("kvguard_in_flight_requests", "", -1);
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
@@ -515,6 +531,9 @@ static void register_metrics(void)
     kvg_metrics_register("kvguard_admission_duration_seconds", KVG_METRIC_HISTOGRAM,
                          "Admission handling latency (apiserver webhook buckets).",
                          kvg_metrics_webhook_buckets, kvg_metrics_webhook_buckets_n);
+    kvg_metrics_register("kvguard_admission_rule_results_total", KVG_METRIC_COUNTER,
+                         "Rule evaluations by webhook, rule, action in force and "
+                         "outcome.", NULL, 0);
     kvg_metrics_register("kvguard_http_requests_total", KVG_METRIC_COUNTER,
                          "HTTP requests by path and status code.", NULL, 0);
     kvg_metrics_register("kvguard_in_flight_requests", KVG_METRIC_GAUGE,

@@ -60,6 +60,11 @@ void kvg_log_raw_line(const char *json, size_t len)
     kvg_buf_free(&b);
 }
 
+void kvg_log_raw_lines(const char *lines, size_t len)
+{
+    write_line(lines, len);
+}
+
 static void escape_into(kvg_buf *b, const char *s)
 {
     for (; *s; s++) {
