@@ -1,6 +1,5 @@
 /* Growable buffer with a size limit (see kvguard/buf.h). */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,26 +107,18 @@ kvg_err kvg_buf_printf(kvg_buf *b, const char *fmt, ...)
     return e;
 }
 
-/* The escape of each byte json-c writes (NULL: the byte itself); control
- * characters without a short form are written as \u00xx below. */
-static const char *json_short_escape(unsigned char c)
-{
-    switch (c) {
-    case '\b': return "\\b";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    case '\f': return "\\f";
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    default: return NULL;
-    }
-}
-
-static bool json_plain_byte(unsigned char c)
-{
-    return c >= 0x20 && c != '"' && c != '\\';
-}
+/* json-c's escape of each byte: 0 the byte itself, 'u' \u00xx, else the
+ * letter after the backslash. */
+static const char json_escape[256] = {
+    ['\b'] = 'b', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\f'] = 'f',
+    ['"'] = '"', ['\\'] = '\\',
+    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u',
+    [0x05] = 'u', [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u',
+    [0x0f] = 'u', [0x10] = 'u', [0x11] = 'u', [0x12] = 'u', [0x13] = 'u',
+    [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u', [0x18] = 'u',
+    [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
+    [0x1e] = 'u', [0x1f] = 'u',
+};
 
 kvg_err kvg_buf_json_str(kvg_buf *b, const char *s, size_t len)
 {
@@ -140,18 +131,22 @@ kvg_err kvg_buf_json_str(kvg_buf *b, const char *s, size_t len)
     b->data[b->len++] = '"';
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (json_plain_byte(c))
+        char esc = json_escape[c];
+        if (!esc)
             continue;
-        const char *esc = json_short_escape(c);
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+        char seq[6] = {'\\', esc, '0', '0', hex[c >> 4], hex[c & 0xf]};
         if ((e = kvg_buf_append(b, s + run, i - run)) ||
-            (e = esc ? kvg_buf_append(b, esc, 2) : kvg_buf_append(b, u, 6)))
+            (e = kvg_buf_append(b, seq, esc == 'u' ? 6 : 2)))
             return e;
         run = i + 1;
     }
-    if ((e = kvg_buf_append(b, s + run, len - run)))
+    if ((e = buf_reserve(b, len - run + 1)))
         return e;
-    return kvg_buf_append(b, "\"", 1);
+    memcpy(b->data + b->len, s + run, len - run);
+    b->len += len - run;
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
+    return KVG_OK;
 }
 
 kvg_err kvg_buf_json_field(kvg_buf *b, const char *prefix, const char *s)
