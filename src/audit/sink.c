@@ -21,6 +21,10 @@
 #define M_ERRORS "kvguard_audit_write_errors_total"
 #define M_WRITTEN "kvguard_audit_records_total"
 #define WARN_EVERY_S 10.0
+/* After a wake-up the writer waits this long for more records before it
+ * writes: under load a batch per wake-up instead of a futex wake-up (and a
+ * context switch) per request; an audit record is late by at most this. */
+#define LINGER_NS (2 * 1000 * 1000)
 
 typedef struct rec {
     char *line; /* with its newline */
@@ -33,7 +37,9 @@ struct kvg_audit_sink {
     rec *q;
     size_t cap, head, n;
     bool paused, stopping, busy;
-    bool waiting; /* the writer sleeps on `work`: only then is a signal due */
+    /* What the writer does (under mu): producers signal `work` only when it
+     * is idle, or lingering with the queue half full. */
+    enum { WRITER_BUSY, WRITER_IDLE, WRITER_LINGER } state;
     rec *batch;   /* the writer's: records taken from q in one go */
     kvg_buf run;  /* the writer's: records joined for one write(2) */
     pthread_t thread;
@@ -260,18 +266,37 @@ static void write_batch(kvg_audit_sink *s, rec *r, size_t n)
     flush_run(s, in_run);
 }
 
+/* Called with mu held and records queued: lets more arrive (see
+ * LINGER_NS) unless the queue is half full or the sink is closing. */
+static void linger(kvg_audit_sink *s)
+{
+    struct timespec dl;
+    if (s->stopping || s->n >= s->cap / 2)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_nsec += LINGER_NS;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    s->state = WRITER_LINGER;
+    pthread_cond_timedwait(&s->work, &s->mu, &dl);
+    s->state = WRITER_BUSY;
+}
+
 static void *writer_main(void *arg)
 {
     kvg_audit_sink *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->stopping && (s->paused || s->n == 0)) {
-            s->waiting = true;
+            s->state = WRITER_IDLE;
             pthread_cond_wait(&s->work, &s->mu);
-            s->waiting = false;
+            s->state = WRITER_BUSY;
         }
         if (s->n == 0 && s->stopping)
             break;
+        linger(s);
         size_t n = s->n;
         for (size_t i = 0; i < n; i++)
             s->batch[i] = s->q[(s->head + i) % s->cap];
@@ -323,7 +348,11 @@ kvg_err kvg_audit_sink_open_opts(const kvg_audit_sink_opts *o,
     if (!(s = calloc(1, sizeof *s)))
         return KVG_ENOMEM;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* linger() deadlines */
+    pthread_cond_init(&s->work, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&s->idle, NULL);
     s->fd = -1;
     s->cap = o->queue_len;
@@ -396,8 +425,10 @@ kvg_err kvg_audit_sink_write(kvg_audit_sink *s, const char *line, size_t len)
     }
     s->q[(s->head + s->n) % s->cap] = (rec){copy, len + 1};
     s->n++;
-    /* a busy writer takes this one with its next batch: no futex wake-up */
-    if (s->waiting)
+    /* a busy or lingering writer takes this one with its next batch: no
+     * futex wake-up per record */
+    if (s->state == WRITER_IDLE ||
+        (s->state == WRITER_LINGER && s->n >= s->cap / 2))
         pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
     return KVG_OK;
@@ -427,6 +458,8 @@ kvg_err kvg_audit_sink_flush(kvg_audit_sink *s, long timeout_ms)
         dl.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->mu);
+    if (s->state == WRITER_LINGER)
+        pthread_cond_signal(&s->work); /* write now, no more gathering */
     while (s->n || s->busy)
         if (pthread_cond_timedwait(&s->idle, &s->mu, &dl) == ETIMEDOUT) {
             e = KVG_ETIMEOUT;
