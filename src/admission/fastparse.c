@@ -61,9 +61,22 @@ static int hex_digit(char c)
     return -1;
 }
 
-static bool plain_byte(unsigned char c)
+/* The bytes that end a run of string text: the quote, the backslash and
+ * the control characters (which strict JSON does not allow raw). */
+static const bool run_end[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+static const char *skip_run(const char *q, const char *end)
 {
-    return c >= 0x20 && c != '"' && c != '\\';
+    while (q < end && !run_end[(unsigned char)*q])
+        q++;
+    return q;
 }
 
 /* \uXXXX at h (after the "\u") outside the surrogates and NUL, written at w
@@ -129,14 +142,14 @@ static bool escaped_text(parser *ps, const char *q, const char **out, size_t *le
     memcpy(w, ps->p, (size_t)(q - ps->p));
     w += q - ps->p;
     while (q < ps->end) {
-        unsigned char c = (unsigned char)*q;
+        const char *run = skip_run(q, ps->end);
         size_t used, wrote;
-        if (plain_byte(c)) {
-            *w++ = (char)c;
-            q++;
-            continue;
-        }
-        if (c == '"') {
+        memcpy(w, q, (size_t)(run - q));
+        w += run - q;
+        q = run;
+        if (q >= ps->end)
+            break;
+        if (*q == '"') {
             ps->scratch.len = (size_t)(w - ps->scratch.data);
             *w = '\0';
             ps->p = q + 1;
@@ -144,7 +157,7 @@ static bool escaped_text(parser *ps, const char *q, const char **out, size_t *le
             *len = ps->scratch.len;
             return true;
         }
-        if (c != '\\' || !(used = one_escape(q, ps->end, w, &wrote)))
+        if (*q != '\\' || !(used = one_escape(q, ps->end, w, &wrote)))
             return false; /* a control character: json-c decides */
         q += used;
         w += wrote;
@@ -156,9 +169,7 @@ static bool escaped_text(parser *ps, const char *q, const char **out, size_t *le
  * the input when it has no escape, else in ps->scratch (NUL-terminated). */
 static bool string_text(parser *ps, const char **out, size_t *len)
 {
-    const char *q = ps->p;
-    while (q < ps->end && plain_byte((unsigned char)*q))
-        q++;
+    const char *q = skip_run(ps->p, ps->end);
     if (q < ps->end && *q == '"') {
         *out = ps->p;
         *len = (size_t)(q - ps->p);

@@ -340,6 +340,12 @@ START_TEST(review_v1_and_v1beta1)
     ck_assert_ptr_nonnull(strstr(r.body, "kvguard_admission_duration_seconds_bucket{webhook="
                                          "\"validate\",kind=\"VirtualMachineSnapshot\","
                                          "operation=\"CREATE\",le=\"0.005\"}"));
+    /* per rule: its labels, in this order, and the in-flight gauge (set at
+     * scrape time: this request) */
+    ck_assert_ptr_nonnull(strstr(r.body, "kvguard_admission_rule_results_total{webhook="
+                                         "\"validate\",rule=\"snapshot-source-ref\","
+                                         "action=\"enforce\",outcome=\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "kvguard_in_flight_requests 1\n"));
     kvg_tc_resp_free(&r);
     kvg_tc_free(&c);
 }
