@@ -207,10 +207,13 @@ static json_object *integer_value(parser *ps)
     if (q >= ps->end || *q < '0' || *q > '9' || (*q == '0' && q + 1 < ps->end &&
                                                   q[1] >= '0' && q[1] <= '9'))
         return decline(ps);
-    for (; q < ps->end && *q >= '0' && *q <= '9'; q++, digits++)
+    /* stop before the 19th digit: v * 10 could overflow (found by fuzzing) */
+    for (; q < ps->end && *q >= '0' && *q <= '9'; q++) {
+        if (++digits > FAST_MAX_DIGITS)
+            return decline(ps);
         v = v * 10 + (*q - '0');
-    if (digits > FAST_MAX_DIGITS ||
-        (q < ps->end && (*q == '.' || *q == 'e' || *q == 'E')))
+    }
+    if (q < ps->end && (*q == '.' || *q == 'e' || *q == 'E'))
         return decline(ps);
     ps->p = q;
     if (!(o = json_object_new_int64(neg ? -v : v)))

@@ -86,6 +86,8 @@ START_TEST(fast_parse_declines_the_unusual)
     declined("{\"d\":1.5}");
     declined("{\"d\":1e3}");
     declined("{\"big\":1234567890123456789}");
+    /* past int64 while reading: no overflow (UBSan), declined (found by fuzzing) */
+    declined("{\"big\":-99999999999999999999999999}");
     declined("{\"z\":01}");
     declined("{\"m\":-}");
     declined("{\"s\":\"\\ud83d\\ude00\"}");
