@@ -495,9 +495,5 @@ int main(void)
     tcase_add_test(tc, stop_is_prompt);
     tcase_add_test(tc, cluster_open_files_and_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

@@ -69,3 +69,12 @@ void kvg_test_rmtree(const char *dir)
         return;
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int kvg_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -242,9 +242,5 @@ int main(void)
     tcase_add_test(t, cli_apply);
     tcase_add_test(t, cli_apply_every);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return kvg_test_run(s);
 }

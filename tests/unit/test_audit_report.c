@@ -477,9 +477,5 @@ int main(void)
     tcase_add_test(t, namespace_scope_and_result_cap);
     tcase_add_test(t, bad_input_exits_2);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return kvg_test_run(s);
 }

@@ -395,9 +395,5 @@ int main(void)
     tcase_add_test(tc, store_keeps_old_pair_for_open_sessions);
     tcase_add_test(tc, store_start_errors_name_the_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

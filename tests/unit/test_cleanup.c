@@ -7,6 +7,7 @@
 #include "kvguard/cleanup.h"
 #include "kvguard/json.h"
 #include "kvguard/view.h"
+#include "testlib.h"
 
 /* A VM restored onto new claim "restored-disk"; "old-disk" is what it used
  * before, on ZFS with two snapshots of its PV. */
@@ -445,9 +446,5 @@ int main(void)
     tcase_add_test(tc, missing_target_vm_keeps_everything);
     tcase_add_test(tc, rollback_job_runs_on_owner_node_without_recursion);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

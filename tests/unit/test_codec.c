@@ -10,6 +10,7 @@
 #include "kvguard/admission.h"
 #include "kvguard/json.h"
 #include "kvguard/log.h"
+#include "testlib.h"
 
 #define GVK_SNAP "\"kind\":{\"group\":\"snapshot.kubevirt.io\",\"version\":" \
                  "\"v1beta1\",\"kind\":\"VirtualMachineSnapshot\"}"
@@ -795,9 +796,5 @@ Suite *codec_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(codec_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return kvg_test_run(codec_suite());
 }

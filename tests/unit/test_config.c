@@ -589,9 +589,5 @@ int main(void)
                         (int)(sizeof flag_cases / sizeof flag_cases[0]));
     tcase_add_test(t, names);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return kvg_test_run(s);
 }

@@ -8,6 +8,7 @@
 #include "admission/internal.h"
 #include "kvguard/admission.h"
 #include "kvguard/buf.h"
+#include "testlib.h"
 
 static char *jsonc_text(json_object *o)
 {
@@ -181,9 +182,5 @@ int main(void)
     tcase_add_test(tc, json_str_escapes_as_jsonc);
     tcase_add_test(tc, json_field_and_truncate);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "kvguard/json.h"
 #include "policy/filters.h"
+#include "testlib.h"
 
 static const struct {
     const char *re, *key;
@@ -1167,9 +1168,5 @@ int main(void)
     tcase_add_test(tc, keep_follows_kubevirt_semantics);
     tcase_add_test(tc, validate_follows_kubevirt_admitter);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

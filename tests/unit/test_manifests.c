@@ -1102,9 +1102,5 @@ int main(void)
     tcase_add_test(tc, dockerfile_matches_the_build_and_the_manifests);
     tcase_add_test(tc, generated_overlay_sets_the_ca_on_every_webhook);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kvguard/metrics.h"
+#include "testlib.h"
 
 static char *render(void)
 {
@@ -203,9 +204,5 @@ int main(void)
     tcase_add_test(tc, special_values);
     tcase_add_test(tc, concurrent_updates_lose_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

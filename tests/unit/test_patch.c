@@ -7,6 +7,7 @@
 
 #include "kvguard/json.h"
 #include "policy/patch.h"
+#include "testlib.h"
 
 static json_object *J(const char *text)
 {
@@ -217,9 +218,5 @@ int main(void)
     tcase_add_test(tc, check_op_names_the_problem);
     tcase_add_test(tc, set_is_minimal_and_idempotent);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

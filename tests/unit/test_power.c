@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy/internal.h"
+#include "testlib.h"
 
 static json_object *vm_with(const char *spec_json)
 {
@@ -134,9 +135,5 @@ int main(void)
     tcase_add_test(tc, no_vm_only_vmi);
     tcase_add_test(tc, why_names_the_intent);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

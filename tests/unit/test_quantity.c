@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "policy/quantity.h"
+#include "testlib.h"
 
 static int64_t value(const char *s)
 {
@@ -117,9 +118,5 @@ int main(void)
     tcase_add_test(tc, compare_exactly);
     tcase_add_test(tc, errors_name_the_problem);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "kvguard/view.h"
+#include "testlib.h"
 
 static kvg_store *s;
 static const kvg_view *v;
@@ -147,9 +148,5 @@ int main(void)
     tcase_add_test(t, window_zero_turns_it_off);
     tcase_add_test(t, describe_fits_small_buffers);
     suite_add_tcase(su, t);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(su);
 }

@@ -11,6 +11,7 @@
 #include "kvguard/view.h"
 #include "policy/internal.h"
 #include "policy/storage.h"
+#include "testlib.h"
 
 /* Storage every test shares: zfs with one snapshot class, ceph (Rook
  * prefixed) with two classes of which one is the default, longhorn with two
@@ -620,9 +621,5 @@ int main(void)
     tcase_add_test(cap, hints);
     suite_add_tcase(s, snap);
     suite_add_tcase(s, cap);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

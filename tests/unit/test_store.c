@@ -10,6 +10,7 @@
 
 #include "kvguard/json.h"
 #include "kvguard/view.h"
+#include "testlib.h"
 
 static json_object *obj_of(const char *kind, const char *api, const char *ns,
                            const char *name, const char *uid, const char *label)
@@ -917,9 +918,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(suite());
 }

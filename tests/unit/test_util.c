@@ -7,6 +7,7 @@
 #include "kvguard/buf.h"
 #include "kvguard/error.h"
 #include "kvguard/json.h"
+#include "testlib.h"
 
 START_TEST(err_strings_cover_every_code)
 {
@@ -293,9 +294,5 @@ int main(void)
     tcase_add_test(tc, yaml_json_input_and_no_lines);
     tcase_add_test(tc, base64_round_trip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "kvguard/json.h"
 #include "kvguard/kube.h"
+#include "testlib.h"
 
 typedef struct seen {
     char log[4096]; /* "TYPE name rv;" per event */
@@ -281,9 +282,5 @@ int main(void)
     tcase_add_test(tc, stream_cut_inside_event);
     tcase_add_test(tc, callback_error_stops);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kvg_test_run(s);
 }
