@@ -14,6 +14,7 @@
 
 #include "cluster/store_priv.h"
 #include "kvguard/buf.h"
+#include "kvguard/heap.h"
 #include "kvguard/json.h"
 #include "kvguard/log.h"
 #include "kvguard/view.h"

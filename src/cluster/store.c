@@ -18,7 +18,6 @@
  * Kinds set compact keep each object as its compact JSON text (a json-c tree
  * costs roughly ten times the text); readers get a tree parsed on first use,
  * owned by their thread until their outermost kvg_view_end. */
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -29,6 +28,7 @@
 
 #include "cluster/parsed.h"
 #include "cluster/store_priv.h"
+#include "kvguard/heap.h"
 #include "kvguard/json.h"
 #include "kvguard/view.h"
 
@@ -149,13 +149,6 @@ void kvg_store_free(kvg_store *s)
 const kvg_view *kvg_store_view(const kvg_store *s)
 {
     return s ? &s->view : NULL;
-}
-
-void kvg_heap_trim(void)
-{
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
 }
 
 json_object *kvg_store_origins(kvg_store *s)

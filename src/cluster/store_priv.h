@@ -10,10 +10,4 @@
  * several kvg_files_load_text calls. Created on first use; NULL on ENOMEM. */
 json_object *kvg_store_origins(kvg_store *s);
 
-/* Give back to the system the heap pages a load or a relist left free:
- * parsing holds a whole list (or file) as json-c trees, ~10x their text,
- * and glibc keeps what is freed mapped, so without this the process would
- * stay at the peak of its largest load. A few ms; call after loads only. */
-void kvg_heap_trim(void);
-
 #endif
