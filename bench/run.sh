@@ -29,52 +29,16 @@ objects=${BENCH_OBJECTS:-10000}
 concs=${BENCH_CONCURRENCY:-"1 16 64 256"}
 out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%d).md}
 
-cmake --build "$build" -j2 --target kvguard bench_loadgen bench_gen_state >/dev/null
-kvguard=$build/kvguard
-loadgen=$build/bench/bench_loadgen
-
-work=$(mktemp -d /tmp/kvguard-bench-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$kvguard" certs --out "$work/certs" --dns localhost --ip 127.0.0.1 >/dev/null
-"$build/bench/bench_gen_state" "$work/state" "$objects" >/dev/null
-
-# status_kib PID FIELD: VmRSS / VmHWM of a process in KiB
-status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+. "$here/lib/setup.sh"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# start_server NAME STATE_DIR: starts kvguard serve, sets $pid and $port
-start_server() {
-    local log=$work/$1.log
-    "$kvguard" serve --listen 127.0.0.1:0 --tls-cert "$work/certs/tls.crt" \
-        --tls-key "$work/certs/tls.key" --cluster-state "$2" --bench-baseline \
-        2>"$log" &
-    pid=$!
-    pids+=("$pid")
-    port=
-    for _ in $(seq 1 1200); do
-        port=$(grep -o '"event":"server.listening".*"port":[0-9]*' "$log" 2>/dev/null |
-               grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$port" ] || { echo "run.sh: $1 did not start" >&2; exit 1; }
-}
-
 # The idle footprint without a big view: the shipped example cluster.
-start_server small "$root/examples/cluster"
+start_server small "$root/examples/cluster" --bench-baseline
 sleep 1
 rss_idle_small=$(status_kib "$pid" VmRSS)
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
-start_server big "$work/state/cluster"
+start_server big "$work/state/cluster" --bench-baseline
 sleep 1
 rss_idle_big=$(status_kib "$pid" VmRSS)
 bodies=()

@@ -18,33 +18,9 @@ secs=${SOAK_SECONDS:-600}
 every=${SOAK_INTERVAL:-10}
 conc=${SOAK_CONCURRENCY:-16}
 
-cmake --build "$build" -j2 --target kvguard bench_loadgen bench_gen_state >/dev/null
-kvguard=$build/kvguard
-loadgen=$build/bench/bench_loadgen
-work=$(mktemp -d /tmp/kvguard-soak-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$kvguard" certs --out "$work/certs" --dns localhost --ip 127.0.0.1 >/dev/null
-"$build/bench/bench_gen_state" "$work/state" "${BENCH_OBJECTS:-10000}" >/dev/null
-"$kvguard" serve --listen 127.0.0.1:0 --tls-cert "$work/certs/tls.crt" \
-    --tls-key "$work/certs/tls.key" --cluster-state "$work/state/cluster" \
-    2>"$work/serve.log" &
-pid=$!
-pids+=("$pid")
-port=
-for _ in $(seq 1 1200); do
-    port=$(grep -o '"event":"server.listening".*"port":[0-9]*' "$work/serve.log" 2>/dev/null |
-           grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "soak.sh: server did not start" >&2; exit 1; }
+objects=${BENCH_OBJECTS:-10000}
+. "$here/lib/setup.sh"
+start_server serve "$work/state/cluster"
 # the audit trail goes to stderr: keep the log file from growing without bound
 : >"$work/serve.log"
 
@@ -56,7 +32,7 @@ for f in "$work"/state/reviews/*.json; do bodies+=(--body "$f"); done
 lg=$!
 pids+=("$lg")
 
-rss() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status"; }
+rss() { status_kib "$pid" VmRSS; }
 reqs() { # requests answered so far, from the server's own metrics
     curl -s --cacert "$work/certs/ca.crt" "https://127.0.0.1:$port/metrics" |
         awk '/^kvguard_admission_requests_total/ { s += $NF } END { printf "%d", s }'
