@@ -77,6 +77,19 @@ e2e_ns() {
   kubectl -n "$1" create serviceaccount default >/dev/null 2>&1 || true
 }
 
+# e2e_hostpath_storageclass: StorageClass e2e-hostpath (openebs.io/local,
+# a provisioner without snapshots). Cluster-scoped: shared.
+e2e_hostpath_storageclass() {
+  kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: e2e-hostpath
+provisioner: openebs.io/local
+volumeBindingMode: WaitForFirstConsumer
+EOF
+}
+
 # e2e_zfs_storageclass: StorageClass e2e-zfspv (zfs.csi.openebs.io,
 # WaitForFirstConsumer, as the seeds' openebs-zfspv). Cluster-scoped: shared.
 e2e_zfs_storageclass() {

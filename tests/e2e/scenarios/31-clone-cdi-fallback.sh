@@ -15,14 +15,7 @@ rm -rf "$TMP"; mkdir -p "$TMP"
 e2e_ns "$NS"
 trap kvg_cleanup EXIT
 
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-hostpath
-provisioner: openebs.io/local
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_hostpath_storageclass
 kubectl -n "$NS" apply -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: PersistentVolumeClaim

@@ -18,22 +18,8 @@ e2e_ns "$NS"
 trap kvg_cleanup EXIT
 
 echo "-- cluster state"
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-zfspv
-parameters: {fstype: zfs, poolname: zfspv-pool}
-provisioner: zfs.csi.openebs.io
-volumeBindingMode: WaitForFirstConsumer
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: e2e-hostpath
-provisioner: openebs.io/local
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_zfs_storageclass
+e2e_hostpath_storageclass
 kubectl apply -f "$(ref storage-examples/volumesnapshotclass-zfs-docs.yaml)" >/dev/null
 pvc() { # NAME CLASS SIZE
   kubectl -n "$NS" apply -f - >/dev/null <<EOF

@@ -36,13 +36,7 @@ can_i no delete persistentvolumeclaims "$NS"
 can_i no update clusterpolicyreports.wgpolicyk8s.io
 
 echo "-- a VM whose disk lives on storage without snapshots"
-kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: e2e-hostpath}
-provisioner: openebs.io/local
-volumeBindingMode: WaitForFirstConsumer
-EOF
+e2e_hostpath_storageclass
 kubectl -n "$NS" apply -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: PersistentVolumeClaim
